@@ -1,0 +1,48 @@
+# godump / gorestore: make targets. Only Go is needed; everything else is built here.
+GO       ?= go
+BIN      := bin
+PKGS     := ./...
+# Packages with unit tests (everything except the end-to-end suite).
+UNIT     := $(shell $(GO) list ./... 2>/dev/null | grep -v /e2e)
+FUZZTIME ?= 10s
+
+.PHONY: all build test unit e2e demo bench fuzz lint conformance clean
+
+all: build
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+## test: the whole suite (unit tests with the race detector, then end-to-end tests on the built binaries)
+test: lint unit e2e
+
+unit:
+	$(GO) test -race -count=1 -timeout 8m $(UNIT)
+
+e2e: build
+	@if [ -d e2e ]; then GODUMP_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 8m ./e2e/...; fi
+
+## demo: start arangotest with sample data, dump it, restore it into a fresh database, verify
+demo: build
+	@./scripts/demo.sh
+
+## bench: throughput and memory figures (see README "Benchmarks")
+bench: build
+	@./scripts/bench.sh
+
+## fuzz: a short run of every fuzz target
+fuzz:
+	@./scripts/fuzz.sh $(FUZZTIME)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; git ls-files --others --exclude-standard '*.go' 2>/dev/null)); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## conformance: the official go-driver v2 integration tests against cmd/arangotest
+conformance: build
+	@./scripts/conformance.sh
+
+clean:
+	rm -rf $(BIN)
