@@ -1,0 +1,338 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/arangodb/go-driver/v2/arangodb"
+	"github.com/arangodb/go-driver/v2/connection"
+	jsoniter "github.com/json-iterator/go"
+)
+
+// Conn is a connection to one ArangoDB deployment (one or several Coordinators).
+type Conn struct {
+	Client     arangodb.Client       // typed API of the official driver
+	Connection connection.Connection // the driver's connection, for raw requests
+	Endpoints  []string              // normalized http(s) URLs, in the order given
+	Version    Version               // server version, from GET /_api/version
+	License    string                // "enterprise" or "community"
+	Role       string                // "SINGLE", "COORDINATOR", "PRIMARY", "AGENT"
+	Database   string                // default database of requests
+	Retry      RetryPolicy           // used by Do and Retry
+}
+
+// IsCluster reports whether the server is a Coordinator of a cluster.
+func (c *Conn) IsCluster() bool { return c.Role == "COORDINATOR" }
+
+// Connect opens a connection with o, checks that the server answers, and detects version,
+// license and role (the tools' common preamble: GET /_api/version, GET /_admin/server/role).
+func Connect(ctx context.Context, o Options) (*Conn, error) {
+	if len(o.Endpoints) == 0 {
+		return nil, errors.New("no --server.endpoint given")
+	}
+	eps := make([]string, 0, len(o.Endpoints))
+	for _, e := range o.Endpoints {
+		// Comma-separated lists are accepted too, as in the fast cluster restore scripts.
+		for _, part := range strings.Split(e, ",") {
+			if strings.TrimSpace(part) == "" {
+				continue
+			}
+			n, err := NormalizeEndpoint(part)
+			if err != nil {
+				return nil, err
+			}
+			eps = append(eps, n)
+		}
+	}
+	transport, err := newTransport(o)
+	if err != nil {
+		return nil, err
+	}
+	conn := connection.NewHttpConnection(connection.HttpConfiguration{
+		Endpoint:    connection.NewRoundRobinEndpoints(eps),
+		ContentType: connection.ApplicationJSON,
+		Transport:   transport,
+	})
+	switch {
+	case !o.Authentication:
+	case o.JWTToken != "":
+		if err := conn.SetAuthentication(connection.NewHeaderAuth("Authorization", "bearer %s", o.JWTToken)); err != nil {
+			return nil, err
+		}
+	default:
+		o.ResolvePassword()
+		if err := conn.SetAuthentication(connection.NewBasicAuth(o.Username, o.Password)); err != nil {
+			return nil, err
+		}
+	}
+	db := o.Database
+	if db == "" {
+		db = "_system"
+	}
+	retries := o.MaxRetries
+	if retries < 0 {
+		retries = 0
+	}
+	c := &Conn{
+		Client:     arangodb.NewClient(conn),
+		Connection: conn,
+		Endpoints:  eps,
+		Database:   db,
+		Retry:      RetryPolicy{Attempts: retries + 1, Initial: 200 * time.Millisecond, Max: 5 * time.Second},
+	}
+	var ver struct {
+		Server  string `json:"server"`
+		Version string `json:"version"`
+		License string `json:"license"`
+	}
+	if err := c.DoJSON(ctx, Request{Method: http.MethodGet, Path: "/_api/version"}, &ver); err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", strings.Join(eps, ", "), err)
+	}
+	if c.Version, err = ParseVersion(ver.Version); err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", strings.Join(eps, ", "), err)
+	}
+	c.License = ver.License
+	var role struct {
+		Role string `json:"role"`
+	}
+	if err := c.DoJSON(ctx, Request{Method: http.MethodGet, Path: "/_admin/server/role"}, &role); err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", strings.Join(eps, ", "), err)
+	}
+	c.Role = role.Role
+	return c, nil
+}
+
+func newTransport(o Options) (*http.Transport, error) {
+	tlsConf := &tls.Config{InsecureSkipVerify: !o.VerifyCertificate} //nolint:gosec // the user asked for it
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read --ssl.ca-file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--ssl.ca-file %s holds no PEM certificate", o.CAFile)
+		}
+		tlsConf.RootCAs = pool
+	}
+	timeout := o.ConnectionTimeout
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       tlsConf,
+		TLSHandshakeTimeout:   timeout,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: o.RequestTimeout,
+		// Bulk data is already compact; compressing it on loopback or a LAN costs more CPU than
+		// it saves, and the tools compress their own files.
+		DisableCompression: true,
+	}, nil
+}
+
+// Version is a server version such as 3.12.4.
+type Version struct {
+	Major, Minor, Patch int
+	Raw                 string
+}
+
+// ParseVersion reads "3.12.4", "3.11.0-devel", "3.12.0-rc.1".
+func ParseVersion(s string) (Version, error) {
+	v := Version{Raw: s}
+	parts := strings.SplitN(s, ".", 3)
+	if len(parts) < 2 {
+		return v, fmt.Errorf("unrecognised server version %q", s)
+	}
+	var err error
+	if v.Major, err = strconv.Atoi(parts[0]); err != nil {
+		return v, fmt.Errorf("unrecognised server version %q", s)
+	}
+	if v.Minor, err = strconv.Atoi(parts[1]); err != nil {
+		return v, fmt.Errorf("unrecognised server version %q", s)
+	}
+	if len(parts) == 3 {
+		digits := parts[2]
+		if i := strings.IndexFunc(digits, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+			digits = digits[:i]
+		}
+		v.Patch, _ = strconv.Atoi(digits)
+	}
+	return v, nil
+}
+
+// AtLeast reports whether v >= major.minor.patch.
+func (v Version) AtLeast(major, minor, patch int) bool {
+	if v.Major != major {
+		return v.Major > major
+	}
+	if v.Minor != minor {
+		return v.Minor > minor
+	}
+	return v.Patch >= patch
+}
+
+func (v Version) String() string { return v.Raw }
+
+// Request is a raw request. Path is relative to the database ("/_api/replication/dump"); it is
+// sent under /_db/{Database} (Conn.Database when empty).
+type Request struct {
+	Method   string
+	Path     string
+	Database string
+	Query    url.Values
+	Header   map[string]string
+	// Body is sent as it is (bulk data: JSON lines); JSON, when Body is nil, is marshalled.
+	Body []byte
+	JSON any
+	// Endpoint pins the request to one of Conn.Endpoints (a Coordinator); empty = round robin.
+	Endpoint string
+}
+
+// What names the request in errors: "PUT /_db/shop/_api/replication/restore-data?collection=users".
+func (r Request) What(defaultDB string) string {
+	db := r.Database
+	if db == "" {
+		db = defaultDB
+	}
+	s := r.Method + " /_db/" + url.PathEscape(db) + r.Path
+	if len(r.Query) > 0 {
+		s += "?" + r.Query.Encode()
+	}
+	return s
+}
+
+// Response is the status, headers and (for Do) body of a response.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Stream sends one request, without retries, and returns the response with its body open: the
+// caller must close it. A status outside 2xx is returned as a *ServerError (body consumed).
+func (c *Conn) Stream(ctx context.Context, r Request) (*Response, io.ReadCloser, error) {
+	db := r.Database
+	if db == "" {
+		db = c.Database
+	}
+	path := "/_db/" + url.PathEscape(db) + r.Path
+	var (
+		req connection.Request
+		err error
+	)
+	if r.Endpoint != "" {
+		req, err = c.Connection.NewRequestWithEndpoint(r.Endpoint, r.Method, path)
+	} else {
+		req, err = c.Connection.NewRequest(r.Method, path)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", r.What(c.Database), err)
+	}
+	for k, vs := range r.Query {
+		for _, v := range vs {
+			req.AddQuery(k, v)
+		}
+	}
+	for k, v := range r.Header {
+		// The driver keys headers by the exact string and looks for "content-type".
+		if strings.EqualFold(k, "content-type") {
+			k = "content-type"
+		}
+		req.AddHeader(k, v)
+	}
+	switch {
+	case r.Body != nil:
+		// text/plain makes the driver send the bytes as they are (no JSON re-encoding); the
+		// server reads bulk bodies as lines whatever their content type.
+		if _, ok := req.GetHeader("content-type"); !ok {
+			req.AddHeader("content-type", connection.PlainText)
+		}
+		if err := req.SetBody(r.Body); err != nil {
+			return nil, nil, err
+		}
+	case r.JSON != nil:
+		b, err := jsoniter.ConfigCompatibleWithStandardLibrary.Marshal(r.JSON)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: encode body: %w", r.What(c.Database), err)
+		}
+		if _, ok := req.GetHeader("content-type"); !ok {
+			req.AddHeader("content-type", connection.ApplicationJSON)
+		}
+		if err := req.SetBody(json.RawMessage(b)); err != nil {
+			return nil, nil, err
+		}
+	}
+	resp, body, err := c.Connection.Stream(ctx, req)
+	if err != nil {
+		return nil, nil, &TransportError{What: r.What(c.Database), Err: err}
+	}
+	out := &Response{Status: resp.Code()}
+	if raw := resp.RawResponse(); raw != nil {
+		out.Header = raw.Header
+	}
+	if body == nil {
+		body = io.NopCloser(bytes.NewReader(nil))
+	}
+	if out.Status < 200 || out.Status > 299 {
+		defer body.Close()
+		b, _ := io.ReadAll(io.LimitReader(body, 64<<10))
+		return out, nil, newServerError(r.What(c.Database), out.Status, b)
+	}
+	return out, body, nil
+}
+
+// Do sends a request and reads the whole response body, retrying retryable failures with
+// c.Retry. Use Stream for large responses.
+func (c *Conn) Do(ctx context.Context, r Request) (*Response, error) {
+	var out *Response
+	err := c.Retry.Do(ctx, func(ctx context.Context) error {
+		resp, body, err := c.Stream(ctx, r)
+		if err != nil {
+			return err
+		}
+		defer body.Close()
+		b, err := io.ReadAll(body)
+		if err != nil {
+			return &TransportError{What: r.What(c.Database), Err: err}
+		}
+		resp.Body = b
+		out = resp
+		return nil
+	})
+	return out, err
+}
+
+// DoJSON is Do, decoding a JSON response into out (when out is not nil).
+func (c *Conn) DoJSON(ctx context.Context, r Request, out any) error {
+	resp, err := c.Do(ctx, r)
+	if err != nil {
+		return err
+	}
+	if out == nil || len(resp.Body) == 0 {
+		return nil
+	}
+	if err := jsoniter.ConfigCompatibleWithStandardLibrary.Unmarshal(resp.Body, out); err != nil {
+		return fmt.Errorf("%s: decode response: %w", r.What(c.Database), err)
+	}
+	return nil
+}
