@@ -1,0 +1,232 @@
+// Command godump dumps ArangoDB databases, as a drop-in for arangodump: the same options,
+// the same dump directory format, but parallel and streaming. `godump hotbackup ...` and
+// `godump physical ...` run the other two backup methods.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/arangobackup/godump/client"
+	"github.com/arangobackup/godump/cliflag"
+	"github.com/arangobackup/godump/dump"
+	"github.com/arangobackup/godump/progress"
+)
+
+// Exit codes (documented in --help and the README).
+const (
+	exitOK          = 0 // the dump is complete
+	exitError       = 1 // the dump failed; the directory has no completion marker
+	exitUsage       = 2 // bad options or arguments
+	exitInterrupted = 3 // stopped by SIGINT/SIGTERM; temporary files removed, no completion marker
+)
+
+const exitCodesHelp = `Exit codes:
+  0  the dump is complete (godump-manifest.json carries the completion marker)
+  1  the dump failed; the output directory has no completion marker
+  2  bad options or arguments
+  3  interrupted by SIGINT or SIGTERM; temporary files removed, no completion marker
+     (a second signal exits at once)`
+
+// version is set at build time (-ldflags "-X main.version=...").
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signalContext()
+	defer stop()
+	if len(args) > 0 {
+		switch args[0] {
+		case "hotbackup":
+			return runHotbackup(ctx, args[1:])
+		case "physical":
+			return runPhysical(ctx, args[1:])
+		}
+	}
+	return runDump(ctx, args, stdout, stderr)
+}
+
+// signalContext cancels the returned context on the first SIGINT/SIGTERM and exits with
+// exitInterrupted on the second.
+func signalContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		}
+		fmt.Fprintln(os.Stderr, "godump: interrupted, stopping (send the signal again to exit at once)")
+		cancel()
+		<-ch
+		fmt.Fprintln(os.Stderr, "godump: second signal, exiting")
+		os.Exit(exitInterrupted)
+	}()
+	return ctx, func() { signal.Stop(ch); cancel() }
+}
+
+func runDump(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("godump", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.SortFlags = true
+	copts := client.DefaultOptions()
+	client.AddFlags(fs, &copts)
+	o := dump.DefaultOptions()
+	fs.StringVar(&o.OutputDirectory, "output-directory", o.OutputDirectory, "output directory (or give it as the only argument)")
+	cliflag.BoolVar(fs, &o.Overwrite, "overwrite", false, "write into an existing, non-empty output directory")
+	cliflag.BoolVar(fs, &o.AllDatabases, "all-databases", false, "dump every database the user can access, one subdirectory each")
+	fs.StringArrayVar(&o.Collections, "collection", nil, "dump only this collection (repeatable)")
+	fs.StringArrayVar(&o.IgnoreCollections, "ignore-collection", nil, "do not dump this collection (repeatable)")
+	fs.StringArrayVar(&o.Shards, "shard", nil, "dump only this shard (cluster, repeatable)")
+	cliflag.BoolVar(fs, &o.IncludeSystemCollections, "include-system-collections", false, "include system collections (named graphs, analyzers, users)")
+	cliflag.BoolVar(fs, &o.DumpData, "dump-data", true, "dump the documents (false: structure only)")
+	cliflag.BoolVar(fs, &o.DumpViews, "dump-views", true, "dump the views")
+	fs.IntVar(&o.Threads, "threads", o.Threads, "collections (or shards) dumped at once")
+	fs.Uint64Var(&o.InitialBatchSize, "initial-batch-size", o.InitialBatchSize, "first batch size of the replication API, in bytes")
+	fs.Uint64Var(&o.BatchSize, "batch-size", o.BatchSize, "largest batch asked from the server, in bytes")
+	fs.Uint64Var(&o.DocsPerBatch, "docs-per-batch", o.DocsPerBatch, "largest number of documents per batch")
+	cliflag.BoolVar(fs, &o.ParallelDump, "parallel-dump", true, "use the parallel dump API of ArangoDB 3.12 where the server has it")
+	cliflag.BoolVar(fs, &o.ParallelDump, "use-experimental-dump", true, "old name of --parallel-dump")
+	cliflag.BoolVar(fs, &o.SplitFiles, "split-files", false, "one data file per shard (default: true on a cluster; restores with arangorestore 3.12+)")
+	cliflag.BoolVar(fs, &o.CompressOutput, "compress-output", true, "gzip the data files")
+	fs.StringVar(&o.Maskings, "maskings", "", "file with data masking definitions (arangodump's format)")
+	cliflag.BoolVar(fs, &o.Force, "force", false, "continue with the next database after an error (with --all-databases)")
+	cliflag.BoolVar(fs, &o.IgnoreDistributeShardsLikeErrors, "ignore-distribute-shards-like-errors", false, "dump a collection without the collection its shards are distributed like")
+	fs.Uint64Var(&o.DBServerWorkerThreads, "dbserver-worker-threads", o.DBServerWorkerThreads, "server threads per dump context")
+	fs.Uint64Var(&o.DBServerPrefetchBatches, "dbserver-prefetch-batches", o.DBServerPrefetchBatches, "batches the server prepares ahead per dump context")
+	fs.Uint64Var(&o.MaxBatchMemory, "max-batch-memory", 16<<20, "largest batch held in memory per running job, in bytes (godump)")
+	progressOn := cliflag.Bool(fs, "progress", true, "show progress")
+	// Accepted for compatibility with arangodump's command lines.
+	fs.Uint64("local-network-threads", 4, "accepted for compatibility; godump fetches one batch ahead per job")
+	fs.Uint64("local-writer-threads", 5, "accepted for compatibility; each job writes its own file")
+	compressTransfer := cliflag.Bool(fs, "compress-transfer", false, "accepted for compatibility; transfers are not compressed")
+	dumpVPack := cliflag.Bool(fs, "dump-vpack", false, "not supported: godump writes JSON")
+	keyfile := fs.String("encryption.keyfile", "", "not supported: encrypted dumps")
+	keygen := fs.String("encryption.key-generator", "", "not supported: encrypted dumps")
+	cliflag.Bool(fs, "envelope", false, "obsolete, ignored (3.12 never writes envelopes)")
+	fs.Uint64("tick-start", 0, "obsolete, ignored")
+	fs.Uint64("tick-end", 0, "obsolete, ignored")
+	showVersion := cliflag.Bool(fs, "version", false, "print the version and exit")
+	help := fs.BoolP("help", "h", false, "show this help")
+	for _, hidden := range []string{"use-experimental-dump", "local-network-threads", "local-writer-threads", "envelope", "tick-start", "tick-end", "dbserver-worker-threads", "dbserver-prefetch-batches", "dump-vpack"} {
+		_ = fs.MarkHidden(hidden)
+	}
+
+	if err := cliflag.Parse(fs, args); err != nil {
+		fmt.Fprintf(stderr, "godump: %v\nRun 'godump --help' for the options.\n", err)
+		return exitUsage
+	}
+	if *help {
+		fmt.Fprintf(stdout, "Usage: godump [options] [output-directory]\n       godump hotbackup <command> [options]\n       godump physical <command> [options]\n\nDumps ArangoDB databases into a directory arangorestore and gorestore read.\n\nOptions:\n%s\n%s\n", fs.FlagUsages(), exitCodesHelp)
+		return exitOK
+	}
+	if *showVersion {
+		fmt.Fprintf(stdout, "godump %s\n", version)
+		return exitOK
+	}
+	switch rest := fs.Args(); {
+	case len(rest) == 1 && !fs.Changed("output-directory"):
+		o.OutputDirectory = rest[0]
+	case len(rest) > 0:
+		fmt.Fprintf(stderr, "godump: unexpected arguments: %s\n", strings.Join(rest, " "))
+		return exitUsage
+	}
+	for _, name := range []string{"envelope", "tick-start", "tick-end"} {
+		if fs.Changed(name) {
+			fmt.Fprintf(stderr, "godump: warning: obsolete option --%s has no effect\n", name)
+		}
+	}
+	if *compressTransfer {
+		fmt.Fprintln(stderr, "godump: warning: --compress-transfer is not supported; transfers are not compressed")
+	}
+	if *dumpVPack {
+		fmt.Fprintln(stderr, "godump: --dump-vpack is not supported; godump writes JSON lines")
+		return exitUsage
+	}
+	if *keyfile != "" || *keygen != "" {
+		fmt.Fprintln(stderr, "godump: encrypted dumps (--encryption.*) are not supported")
+		return exitUsage
+	}
+	if o.AllDatabases && fs.Changed("server.database") {
+		fmt.Fprintln(stderr, "godump: --all-databases cannot be combined with --server.database")
+		return exitUsage
+	}
+	o.SplitFilesSet = fs.Changed("split-files")
+	o.RequestTimeout = copts.RequestTimeout
+	if _, err := o.Validate(); err != nil {
+		fmt.Fprintf(stderr, "godump: %v\n", err)
+		return exitUsage
+	}
+
+	conn, err := client.Connect(ctx, copts)
+	if err != nil {
+		return fail(ctx, stderr, err)
+	}
+	rep := progress.New(*progressOn, os.Stdout, 5*time.Second)
+	if *progressOn {
+		rep.Log(fmt.Sprintf("# Connected to ArangoDB %s (%s), dumping into %s", conn.Version, strings.ToLower(conn.Role), o.OutputDirectory))
+	}
+	dump.Version = version
+	sum, err := dump.Run(ctx, conn, o, rep)
+	rep.Close()
+	if sum != nil && !*progressOn {
+		for _, w := range sum.Warnings {
+			fmt.Fprintln(stderr, "godump: warning: "+w)
+		}
+	}
+	if err != nil {
+		return fail(ctx, stderr, err)
+	}
+	if *progressOn {
+		fmt.Fprintln(stdout, summaryLine(sum, o.OutputDirectory))
+	}
+	return exitOK
+}
+
+// fail prints err and maps it to the exit code.
+func fail(ctx context.Context, stderr io.Writer, err error) int {
+	fmt.Fprintf(stderr, "godump: %v\n", err)
+	switch {
+	case ctx.Err() != nil || errors.Is(err, dump.ErrInterrupted):
+		return exitInterrupted
+	case errors.Is(err, dump.ErrUsage):
+		return exitUsage
+	}
+	return exitError
+}
+
+// summaryLine is arangodump's closing line.
+func summaryLine(s *dump.Summary, dir string) string {
+	return fmt.Sprintf("Processed %d collection(s) from %d database(s) in %.2f s total time. Retrieved %s from server, sent %d batch(es) in total. Total written to disk (before compression): %s. Size of dump directory on disk (after compression): %s",
+		s.Collections, s.Databases, s.Elapsed.Seconds(), progress.Bytes(s.BytesReceived), s.Batches,
+		progress.Bytes(s.BytesWritten), progress.Bytes(dirSize(dir)))
+}
+
+func dirSize(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}

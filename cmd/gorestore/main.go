@@ -1,0 +1,230 @@
+// Command gorestore restores a dump made by arangodump or godump into ArangoDB: a drop-in
+// for arangorestore (same options and defaults), faster and resumable. `gorestore hotbackup`
+// and `gorestore physical` run the hot and physical backup subcommands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/arangobackup/godump/client"
+	"github.com/arangobackup/godump/cliflag"
+	"github.com/arangobackup/godump/format"
+	"github.com/arangobackup/godump/progress"
+	"github.com/arangobackup/godump/restore"
+	"github.com/spf13/pflag"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitFailed      = 1   // the restore failed (server error, partial restore)
+	exitUsage       = 2   // invalid options
+	exitBadInput    = 3   // the dump is damaged or hostile (file and line are printed)
+	exitAuth        = 4   // authentication or permission failure
+	exitInterrupted = 130 // SIGINT/SIGTERM
+)
+
+func main() {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		fmt.Fprintln(os.Stderr, "gorestore: interrupted, stopping (again to exit at once); resume with --continue")
+		cancel()
+		<-sigs
+		os.Exit(exitInterrupted)
+	}()
+	code := run(ctx, os.Args[1:])
+	cancel()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "hotbackup":
+			return runHotbackup(ctx, args[1:])
+		case "physical":
+			return runPhysical(ctx, args[1:])
+		}
+	}
+	fs := pflag.NewFlagSet("gorestore", pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.Usage = func() {
+		fmt.Fprintf(os.Stderr, "Usage: gorestore [options] [input-directory]\n       gorestore hotbackup|physical ...\n\nOptions:\n%s", fs.FlagUsages())
+	}
+	copts := client.DefaultOptions()
+	opts := restore.DefaultOptions()
+	opts.Threads = max(2, runtime.NumCPU())
+	var (
+		batchSize                     uint64 = uint64(opts.BatchSize)
+		shards, replFactor, writeConc []string
+		renames                       []string
+		list, showProgress            bool
+	)
+	showProgress = true
+	fs.StringVar(&opts.InputDirectory, "input-directory", "dump", "input directory (default: ./dump)")
+	client.AddFlags(fs, &copts)
+	cliflag.BoolVar(fs, &opts.CreateDatabase, "create-database", false, "create the target database if it does not exist (default false)")
+	cliflag.BoolVar(fs, &opts.ForceSameDatabase, "force-same-database", false, "refuse to restore into a database of another name than in dump.json (default false)")
+	cliflag.BoolVar(fs, &opts.AllDatabases, "all-databases", false, "restore every database of an --all-databases dump (default false)")
+	fs.StringArrayVar(&opts.Collections, "collection", nil, "restore only this collection (repeatable)")
+	fs.StringArrayVar(&opts.IgnoreCollections, "ignore-collection", nil, "do not restore this collection (repeatable)")
+	fs.StringArrayVar(&opts.Views, "view", nil, "restore only this view (repeatable; with --collection and no --view no views are restored)")
+	cliflag.BoolVar(fs, &opts.IncludeSystemCollections, "include-system-collections", false, "restore system collections too (default false)")
+	fs.StringArrayVar(&renames, "rename-collection", nil, "restore collection old as new: old=new (repeatable; edges' _from/_to follow)")
+	cliflag.BoolVar(fs, &opts.CreateCollection, "create-collection", true, "create collections, indexes and views (default true)")
+	cliflag.BoolVar(fs, &opts.ImportData, "import-data", true, "load documents (default true)")
+	cliflag.BoolVar(fs, &opts.Overwrite, "overwrite", true, "replace existing collections and views (default true)")
+	fs.IntVar(&opts.Threads, "threads", opts.Threads, "parallel requests: collections and batches of one collection (default max(2, cores))")
+	fs.Uint64Var(&batchSize, "batch-size", batchSize, "bytes per restore-data request (default 8388608, at least 131072)")
+	fs.StringArrayVar(&shards, "number-of-shards", nil, "override numberOfShards: N or coll=N (repeatable; not for system collections)")
+	fs.StringArrayVar(&replFactor, "replication-factor", nil, "override replicationFactor: N, satellite, or coll=N (repeatable)")
+	fs.StringArrayVar(&writeConc, "write-concern", nil, "override writeConcern: N or coll=N (repeatable)")
+	cliflag.BoolVar(fs, &opts.Continue, "continue", false, "resume an interrupted restore from continue.json (default false)")
+	cliflag.BoolVar(fs, &opts.Force, "force", false, "go on after errors, reporting them as warnings (default false)")
+	cliflag.BoolVar(fs, &opts.IgnoreDistributeShardsLikeErrors, "ignore-distribute-shards-like-errors", false,
+		"create collections even if their distributeShardsLike prototype is missing (default false)")
+	cliflag.BoolVar(fs, &opts.EnableRevisionTrees, "enable-revision-trees", true, "give collections from pre-3.8 dumps revision trees (default true)")
+	cliflag.BoolVar(fs, &opts.FastClusterRestore, "fast-cluster-restore", false,
+		"cluster: load with replication factor 1 spread over all --server.endpoint Coordinators, then raise it and wait for sync (default false)")
+	cliflag.BoolVar(fs, &opts.IndexesAfterData, "indexes-after-data", opts.IndexesAfterData, "build secondary indexes after loading the data instead of before")
+	cliflag.BoolVar(fs, &list, "list", false, "print what the dump holds and exit, without connecting (default false)")
+	cliflag.BoolVar(fs, &opts.DryRun, "dry-run", false, "connect, check and print the plan without writing (default false)")
+	cliflag.BoolVar(fs, &showProgress, "progress", true, "show progress (default true)")
+
+	if err := cliflag.Parse(fs, args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintln(os.Stderr, "gorestore:", err)
+		return exitUsage
+	}
+	if rest := fs.Args(); len(rest) > 0 {
+		if len(rest) > 1 || fs.Changed("input-directory") {
+			fmt.Fprintln(os.Stderr, "gorestore: expected at most one input directory, got", rest)
+			return exitUsage
+		}
+		opts.InputDirectory = rest[0]
+	}
+	var err error
+	if opts.NumberOfShards, err = restore.ParseOverrides("number-of-shards", shards, false); err == nil {
+		if opts.ReplicationFactor, err = restore.ParseOverrides("replication-factor", replFactor, true); err == nil {
+			if opts.WriteConcern, err = restore.ParseOverrides("write-concern", writeConc, false); err == nil {
+				opts.Renames, err = restore.ParseRenames(renames)
+			}
+		}
+	}
+	if err == nil && opts.AllDatabases && fs.Changed("server.database") {
+		err = errors.New("--all-databases cannot be combined with --server.database")
+	}
+	opts.BatchSize = int64(min(batchSize, 1<<30))
+	if err == nil {
+		err = opts.Validate()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gorestore:", err)
+		return exitUsage
+	}
+	opts.Database = copts.Database
+
+	if list {
+		plan, err := restore.BuildPlan(opts)
+		if err != nil {
+			return fail(err)
+		}
+		printWarnings(plan.Warnings)
+		if err := plan.WriteList(os.Stdout, true); err != nil {
+			return fail(err)
+		}
+		return exitOK
+	}
+
+	start := time.Now()
+	plan, err := restore.BuildPlan(opts)
+	if err != nil {
+		return fail(err)
+	}
+	copts.ResolvePassword()
+	opts.Username, opts.Password = copts.Username, copts.Password
+	conn, err := connect(ctx, copts, opts)
+	if err != nil {
+		return fail(err)
+	}
+	switch conn.Role {
+	case "PRIMARY", "DBSERVER":
+		fmt.Fprintln(os.Stderr, "gorestore: warning: operations in a cluster should be carried out via a Coordinator. This is an unsupported operation!")
+	}
+	if opts.FastClusterRestore && !conn.IsCluster() {
+		fmt.Fprintln(os.Stderr, "gorestore: warning: --fast-cluster-restore needs a cluster (Coordinators); restoring normally")
+		opts.FastClusterRestore = false
+		if plan, err = restore.BuildPlan(opts); err != nil {
+			return fail(err)
+		}
+	}
+
+	rep := progress.New(showProgress && !opts.DryRun, os.Stderr, 5*time.Second)
+	sum, err := restore.Execute(ctx, conn, plan, opts, rep, start)
+	rep.Close()
+	if sum != nil {
+		if opts.DryRun {
+			fmt.Println("dry run: nothing was written. The restore would do this:")
+			if lerr := plan.WriteList(os.Stdout, true); lerr != nil && err == nil {
+				err = lerr
+			}
+		} else {
+			fmt.Printf("Processed %d collection(s) from %d database(s) in %.2f s total time. Read %s from datafiles, sent %d data batch(es) of %s total size.\n",
+				sum.Collections, sum.Databases, sum.Elapsed.Seconds(), progress.Bytes(sum.ReadBytes), sum.Batches, progress.Bytes(sum.SentBytes))
+			if sum.Skipped > 0 {
+				fmt.Printf("Resumed: %d batch(es) acknowledged in an earlier run were not sent again.\n", sum.Skipped)
+			}
+		}
+	}
+	if err != nil {
+		return fail(err)
+	}
+	return exitOK
+}
+
+// connect opens the connection on the target database, falling back to _system when the
+// database is to be created (or with --all-databases, where every request names its own).
+func connect(ctx context.Context, copts client.Options, opts restore.Options) (*client.Conn, error) {
+	if opts.AllDatabases {
+		copts.Database = "_system"
+	}
+	conn, err := client.Connect(ctx, copts)
+	if err != nil && opts.CreateDatabase && (client.IsErrorNum(err, 1228) || client.IsStatus(err, 404)) {
+		copts.Database = "_system"
+		conn, err = client.Connect(ctx, copts)
+	}
+	return conn, err
+}
+
+func printWarnings(ws []string) {
+	for _, w := range ws {
+		fmt.Fprintln(os.Stderr, "gorestore: warning:", w)
+	}
+}
+
+// fail prints err and maps it to an exit code.
+func fail(err error) int {
+	fmt.Fprintln(os.Stderr, "gorestore:", err)
+	var fe *format.Error
+	switch {
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
+	case errors.As(err, &fe):
+		return exitBadInput
+	case client.IsUnauthorized(err) || client.IsStatus(err, 403):
+		return exitAuth
+	}
+	return exitFailed
+}

@@ -1,0 +1,71 @@
+package dump
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/arangobackup/godump/format"
+)
+
+// Version is recorded in our manifest (cmd/godump sets it).
+var Version = "dev"
+
+// FormatOutput opens a format.Writer on the database's directory.
+func FormatOutput(_ context.Context, cfg OutputConfig) (Output, error) {
+	w, err := format.NewWriter(cfg.Dir, format.WriterOptions{Overwrite: cfg.Overwrite, Cluster: cfg.Cluster,
+		Database: cfg.Database, Tool: "godump", ToolVersion: Version})
+	if err != nil {
+		return nil, err
+	}
+	return &formatOutput{w: w, compress: cfg.Compress}, nil
+}
+
+type formatOutput struct {
+	w        *format.Writer
+	compress bool
+}
+
+func (o *formatOutput) WriteEncryption() error { return o.w.WriteEncryption() }
+
+func (o *formatOutput) WriteDumpJSON(m DumpJSON) error {
+	return o.w.WriteDumpJSON(format.DumpMeta{Database: m.Database, CreatedAt: m.CreatedAt,
+		LastTickAtDumpStart: m.LastTickAtDumpStart, UseEnvelope: m.UseEnvelope, UseVPack: m.UseVPack, Properties: m.Properties})
+}
+
+func (o *formatOutput) WriteStructure(name string, params json.RawMessage, indexes []json.RawMessage) error {
+	_, err := o.w.WriteStructure(name, params, indexes)
+	return err
+}
+
+func (o *formatOutput) WriteView(name string, def json.RawMessage) error {
+	_, err := o.w.WriteView(name, def)
+	return err
+}
+
+func (o *formatOutput) CreateDataFile(collection string, part int) (DataFile, error) {
+	f, err := o.w.CreateDataFile(collection, part, o.compress)
+	if err != nil {
+		return nil, err
+	}
+	return formatDataFile{f}, nil
+}
+
+func (o *formatOutput) Finish() error { return o.w.Finish() }
+
+// Abort: data files abort themselves (their temporaries are removed); without Finish the
+// directory has no completion marker.
+func (o *formatOutput) Abort() error { return nil }
+
+type formatDataFile struct{ f *format.DataFileWriter }
+
+func (d formatDataFile) WriteLines(lines []byte, _ int64) error {
+	_, err := d.f.Write(lines)
+	return err
+}
+
+func (d formatDataFile) Commit() error {
+	_, err := d.f.Commit()
+	return err
+}
+
+func (d formatDataFile) Abort() error { return d.f.Abort() }

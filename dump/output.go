@@ -1,0 +1,61 @@
+package dump
+
+import (
+	"context"
+	"encoding/json"
+)
+
+// Output writes one database's dump directory. FormatOutput (format.Writer) is the real
+// one; the interface lets unit tests capture what the engine writes.
+type Output interface {
+	// WriteEncryption writes the ENCRYPTION file ("none").
+	WriteEncryption() error
+	// WriteDumpJSON writes dump.json.
+	WriteDumpJSON(meta DumpJSON) error
+	// WriteStructure writes <collection>[_<md5>].structure.json from the inventory's
+	// parameters and secondary indexes.
+	WriteStructure(collection string, parameters json.RawMessage, indexes []json.RawMessage) error
+	// WriteView writes <view>.view.json.
+	WriteView(view string, definition json.RawMessage) error
+	// CreateDataFile starts the data file of a collection; part is the split-file number,
+	// or -1 for the single file of a collection.
+	CreateDataFile(collection string, part int) (DataFile, error)
+	// Finish writes our manifest and its completion marker; nothing may follow.
+	Finish() error
+	// Abort removes temporary files after a failure; the directory never looks complete.
+	Abort() error
+}
+
+// DataFile is one data file being written.
+type DataFile interface {
+	// WriteLines appends whole lines (each ends in '\n') holding docs documents.
+	WriteLines(lines []byte, docs int64) error
+	// Commit finishes the file under its final name.
+	Commit() error
+	// Abort removes the file.
+	Abort() error
+}
+
+// OutputOpener opens the Output of one database directory.
+type OutputOpener func(ctx context.Context, cfg OutputConfig) (Output, error)
+
+// OutputConfig describes the directory of one database.
+type OutputConfig struct {
+	Dir       string // the database's directory
+	Database  string // database name
+	Overwrite bool   // --overwrite
+	Compress  bool   // --compress-output
+	Cluster   bool   // structure files without the md5 suffix
+	// Root is the top-level output directory; it differs from Dir with --all-databases.
+	Root string
+}
+
+// DumpJSON is the content of dump.json.
+type DumpJSON struct {
+	Database            string          `json:"database"`
+	CreatedAt           string          `json:"createdAt"`
+	LastTickAtDumpStart string          `json:"lastTickAtDumpStart"`
+	UseEnvelope         bool            `json:"useEnvelope"`
+	UseVPack            bool            `json:"useVPack"`
+	Properties          json.RawMessage `json:"properties,omitempty"`
+}

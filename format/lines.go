@@ -1,0 +1,358 @@
+package format
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/klauspost/pgzip"
+)
+
+// LineReader streams the lines of a collection's data files in order,
+// classifying and validating each without decoding documents. Memory is
+// bounded by the read buffer (1 MiB, grown to hold the longest line or the
+// requested batch size). It is not safe for concurrent use.
+type LineReader struct {
+	files []DataFile
+	fi    int // index of the open file, -1 before the first
+	f     *os.File
+	zr    *pgzip.Reader
+	src   io.Reader
+
+	buf        []byte
+	start, end int   // unread bytes are buf[start:end]
+	srcEOF     bool  // src has no more bytes
+	off        int64 // uncompressed offset of buf[start] in the file
+	lineNo     int   // lines consumed from the current file
+
+	cur Line
+	err error
+}
+
+const readChunk = 1 << 20
+
+// OpenData returns a reader over all the collection's data files in order.
+// A collection without data files yields no lines.
+func (c *Collection) OpenData() (*LineReader, error) {
+	return OpenDataFiles(c.DataFiles)
+}
+
+// OpenDataFiles returns a reader over the given files in order. Files are
+// opened one at a time as reading reaches them; a missing file is reported
+// then.
+func OpenDataFiles(files []DataFile) (*LineReader, error) {
+	return &LineReader{files: files, fi: -1, buf: make([]byte, readChunk)}, nil
+}
+
+// openNext closes the current file and opens the next; io.EOF when none is
+// left.
+func (r *LineReader) openNext() error {
+	r.closeFile()
+	r.fi++
+	if r.fi >= len(r.files) {
+		return io.EOF
+	}
+	df := r.files[r.fi]
+	f, err := os.Open(df.Path)
+	if err != nil {
+		return &Error{File: df.Path, Err: err}
+	}
+	r.f = f
+	r.start, r.end, r.off, r.lineNo, r.srcEOF = 0, 0, 0, 0, false
+	var src io.Reader = f
+	if df.Compressed {
+		zr, err := pgzip.NewReader(f)
+		if err != nil {
+			if errors.Is(err, io.EOF) { // zero-length file: no data
+				r.srcEOF = true
+				r.src = f
+				return nil
+			}
+			return &Error{File: df.Path, Line: 1, Err: fmt.Errorf("%w: %v", ErrCorrupt, err)}
+		}
+		r.zr = zr
+		src = zr
+	}
+	if df.VPack {
+		src = newVPackJSON(src)
+	}
+	r.src = src
+	return nil
+}
+
+func (r *LineReader) closeFile() error {
+	var err error
+	if r.zr != nil {
+		r.zr.Close()
+		r.zr = nil
+	}
+	if r.f != nil {
+		err = r.f.Close()
+		r.f = nil
+	}
+	r.src = nil
+	return err
+}
+
+func (r *LineReader) fileName() string {
+	if r.fi >= 0 && r.fi < len(r.files) {
+		return r.files[r.fi].Path
+	}
+	return ""
+}
+
+// fill reads more bytes into the buffer, compacting it first and growing it
+// so that at least want unread bytes fit. It returns false when the source
+// is exhausted (r.srcEOF) or failed (r.err).
+func (r *LineReader) fill(want int) bool {
+	if r.srcEOF {
+		return false
+	}
+	if r.start > 0 {
+		n := copy(r.buf, r.buf[r.start:r.end])
+		r.start, r.end = 0, n
+	}
+	if want < r.end+readChunk/4 {
+		want = r.end + readChunk/4
+	}
+	if want > len(r.buf) {
+		if want > MaxLineSize+readChunk {
+			want = MaxLineSize + readChunk
+		}
+		nb := make([]byte, max(want, 2*len(r.buf)))
+		copy(nb, r.buf[:r.end])
+		r.buf = nb
+	}
+	if r.end == len(r.buf) {
+		return false
+	}
+	for {
+		n, err := r.src.Read(r.buf[r.end:])
+		r.end += n
+		if err == io.EOF {
+			r.srcEOF = true
+			return n > 0
+		}
+		if err != nil {
+			e := err
+			if r.files[r.fi].Compressed || r.files[r.fi].VPack {
+				e = fmt.Errorf("%w: %v", ErrCorrupt, err)
+			}
+			var fe *Error
+			if errors.As(err, &fe) {
+				e = err
+			} else {
+				e = &Error{File: r.fileName(), Line: r.lineNo + 1 + bytes.Count(r.buf[r.start:r.end], []byte{'\n'}), Err: e}
+			}
+			r.err = e
+			return false
+		}
+		if n > 0 {
+			return true
+		}
+	}
+}
+
+// rawLine returns the next line of the current file (without '\n'), or
+// ok=false at the end of the file or on error.
+func (r *LineReader) rawLine() (line []byte, ok bool) {
+	scanFrom := r.start
+	for {
+		if i := bytes.IndexByte(r.buf[scanFrom:r.end], '\n'); i >= 0 {
+			nl := scanFrom + i
+			line = r.buf[r.start:nl]
+			r.off += int64(nl + 1 - r.start)
+			r.start = nl + 1
+			r.lineNo++
+			return line, true
+		}
+		if r.end-r.start > MaxLineSize {
+			r.err = &Error{File: r.fileName(), Line: r.lineNo + 1, Err: ErrLineTooLong}
+			return nil, false
+		}
+		pending := r.end - r.start
+		if !r.fill(0) {
+			if r.err != nil {
+				return nil, false
+			}
+			if r.end > r.start { // last line without newline
+				line = r.buf[r.start:r.end]
+				r.off += int64(r.end - r.start)
+				r.start = r.end
+				r.lineNo++
+				return line, true
+			}
+			return nil, false
+		}
+		scanFrom = r.start + pending
+	}
+}
+
+// isBlank reports whether a line holds only whitespace (skipped, like the
+// server does).
+func isBlank(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}
+
+// Next advances to the next non-empty line. It returns false at the end or
+// on error (see Err).
+func (r *LineReader) Next() bool {
+	if r.err != nil {
+		return false
+	}
+	for {
+		if r.src == nil {
+			if err := r.openNext(); err != nil {
+				if err != io.EOF {
+					r.err = err
+				}
+				return false
+			}
+		}
+		line, ok := r.rawLine()
+		if !ok {
+			if r.err != nil {
+				return false
+			}
+			r.closeFile()
+			continue
+		}
+		if isBlank(line) {
+			continue
+		}
+		l, err := Classify(line)
+		if err != nil {
+			r.err = &Error{File: r.fileName(), Line: r.lineNo, Err: err}
+			return false
+		}
+		l.File = r.fileName()
+		l.Number = r.lineNo
+		r.cur = l
+		return true
+	}
+}
+
+// Line returns the current line; valid until the next Next or ReadBatch.
+func (r *LineReader) Line() Line { return r.cur }
+
+// Err returns the first error met, nil at a clean end. Errors about the data
+// are *Error with file and line.
+func (r *LineReader) Err() error { return r.err }
+
+// Close releases the open file.
+func (r *LineReader) Close() error {
+	r.fi = len(r.files)
+	return r.closeFile()
+}
+
+// ReadBatch returns complete, validated lines of one file totalling at most
+// maxBytes (but at least one line, however long). A batch never spans two
+// files. At the end it returns io.EOF with an empty batch; errors are
+// *Error with file and line. Do not mix with Next on one reader.
+func (r *LineReader) ReadBatch(maxBytes int) (Batch, error) {
+	if maxBytes < 1 {
+		maxBytes = 1
+	}
+	for {
+		if r.err != nil {
+			return Batch{}, r.err
+		}
+		if r.src == nil {
+			if err := r.openNext(); err != nil {
+				if err != io.EOF {
+					r.err = err
+				}
+				return Batch{}, err
+			}
+		}
+		// Make sure the buffer holds maxBytes (or the rest of the file).
+		if r.end-r.start < maxBytes && !r.srcEOF {
+			r.fill(maxBytes + 1)
+			for r.err == nil && !r.srcEOF && r.end < len(r.buf) && r.end-r.start < maxBytes {
+				r.fill(maxBytes + 1)
+			}
+			if r.err != nil {
+				return Batch{}, r.err
+			}
+		}
+		b := Batch{File: r.fileName(), FileIndex: r.fi, FirstLine: r.lineNo + 1, Offset: r.off}
+		pos := r.start
+		lineNo := r.lineNo
+		for pos < r.end {
+			i := bytes.IndexByte(r.buf[pos:r.end], '\n')
+			var lineEnd, next int
+			if i >= 0 {
+				lineEnd, next = pos+i, pos+i+1
+			} else if r.srcEOF {
+				lineEnd, next = r.end, r.end
+			} else {
+				break // incomplete line: needs more data
+			}
+			if next-r.start > maxBytes && b.Lines > 0 {
+				break
+			}
+			lineNo++
+			line := r.buf[pos:lineEnd]
+			pos = next
+			if isBlank(line) {
+				continue
+			}
+			l, err := Classify(line)
+			if err != nil {
+				r.err = &Error{File: r.fileName(), Line: lineNo, Err: err}
+				return Batch{}, r.err
+			}
+			b.Lines++
+			if l.Kind == KindRemove {
+				b.Removes++
+			} else {
+				b.Inserts++
+			}
+			if next-r.start >= maxBytes {
+				break
+			}
+		}
+		if pos == r.start {
+			// Nothing complete in the buffer.
+			if r.srcEOF {
+				r.closeFile()
+				continue
+			}
+			if r.end-r.start > MaxLineSize {
+				r.err = &Error{File: r.fileName(), Line: r.lineNo + 1, Err: ErrLineTooLong}
+				return Batch{}, r.err
+			}
+			if !r.fill(2*(r.end-r.start) + readChunk) {
+				if r.err != nil {
+					return Batch{}, r.err
+				}
+			}
+			continue
+		}
+		data := r.buf[r.start:pos]
+		if data[len(data)-1] != '\n' {
+			// Final line without newline: add one in place.
+			if pos < len(r.buf) {
+				r.buf[pos] = '\n'
+				data = r.buf[r.start : pos+1]
+			} else {
+				data = append(data[:len(data):len(data)], '\n')
+			}
+		}
+		r.off += int64(pos - r.start)
+		r.start = pos
+		r.lineNo = lineNo
+		if b.Lines == 0 {
+			continue // only blank lines
+		}
+		b.Data = data
+		return b, nil
+	}
+}

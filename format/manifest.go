@@ -1,0 +1,121 @@
+package format
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// ManifestVersion is the version of godump-manifest.json written.
+const ManifestVersion = 1
+
+// Manifest is godump-manifest.json: written last by godump (its presence with
+// complete=true marks a finished dump); arangorestore ignores it.
+type Manifest struct {
+	Format      int            `json:"format"`
+	Tool        string         `json:"tool"`
+	ToolVersion string         `json:"toolVersion"`
+	Database    string         `json:"database"`
+	StartedAt   time.Time      `json:"startedAt"`
+	FinishedAt  time.Time      `json:"finishedAt"`
+	Files       []ManifestFile `json:"files"`
+	Complete    bool           `json:"complete"`
+}
+
+// ManifestFile describes one data file.
+type ManifestFile struct {
+	Name       string `json:"name"` // base name in the database directory
+	Collection string `json:"collection"`
+	Part       int    `json:"part"` // -1: not split
+	Compressed bool   `json:"compressed"`
+	// Size is the size on disk; UncompressedSize the size of the lines.
+	Size             int64  `json:"size"`
+	UncompressedSize int64  `json:"uncompressedSize"`
+	Documents        int64  `json:"documents"` // lines
+	SHA256           string `json:"sha256"`    // of the bytes on disk, lower-case hex
+}
+
+// ReadManifest reads dir/godump-manifest.json; (nil, nil) when absent.
+func ReadManifest(dir string) (*Manifest, error) {
+	p := filepath.Join(dir, ManifestFileName)
+	b, err := os.ReadFile(p)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, &Error{File: p, Err: err}
+	}
+	m, err := ParseManifest(b)
+	if err != nil {
+		return nil, fileError(p, b, err)
+	}
+	return m, nil
+}
+
+// ParseManifest parses godump-manifest.json and checks that its file names
+// stay inside the directory.
+func ParseManifest(b []byte) (*Manifest, error) {
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidJSON, err)
+	}
+	if m.Format < 1 || m.Format > ManifestVersion {
+		return nil, fmt.Errorf("%w: unsupported manifest format %d", ErrInvalidJSON, m.Format)
+	}
+	for _, f := range m.Files {
+		if !safeFileStem(f.Name) {
+			return nil, fmt.Errorf("%w: manifest file name %q", ErrUnsafeName, truncate(f.Name, 80))
+		}
+	}
+	return &m, nil
+}
+
+// File returns the entry for a data file base name, or nil.
+func (m *Manifest) File(name string) *ManifestFile {
+	if m == nil {
+		return nil
+	}
+	for i := range m.Files {
+		if m.Files[i].Name == name {
+			return &m.Files[i]
+		}
+	}
+	return nil
+}
+
+// VerifyFile recomputes size and SHA-256 of the file at path and compares them
+// with the entry (ErrChecksum).
+func VerifyFile(path string, mf ManifestFile) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return &Error{File: path, Err: err}
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return &Error{File: path, Err: err}
+	}
+	if n != mf.Size {
+		return &Error{File: path, Err: fmt.Errorf("%w: size %d, manifest says %d", ErrChecksum, n, mf.Size)}
+	}
+	if sum := hex.EncodeToString(h.Sum(nil)); sum != mf.SHA256 {
+		return &Error{File: path, Err: fmt.Errorf("%w: SHA-256 %s, manifest says %s", ErrChecksum, sum, mf.SHA256)}
+	}
+	return nil
+}
+
+// VerifyManifest checks every file of the manifest in dir.
+func VerifyManifest(dir string, m *Manifest) error {
+	for _, f := range m.Files {
+		if err := VerifyFile(filepath.Join(dir, f.Name), f); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,464 @@
+package format
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/klauspost/pgzip"
+)
+
+// WriterOptions configure a Writer.
+type WriterOptions struct {
+	// Overwrite allows writing into a directory that already holds files;
+	// the files this format owns (dump files, temporaries, our manifest) are
+	// removed first. Other files and subdirectories are left alone.
+	Overwrite bool
+	// Cluster selects cluster structure-file naming (<name>.structure.json).
+	Cluster bool
+	// Tool and ToolVersion are recorded in the manifest (Tool defaults to
+	// "godump").
+	Tool, ToolVersion string
+	// Database is recorded in the manifest.
+	Database string
+	// CompressionLevel for gzip (0: pgzip's default).
+	CompressionLevel int
+	// StartedAt is recorded in the manifest (zero: now).
+	StartedAt time.Time
+}
+
+// Writer writes one database's dump directory. Its methods are safe for
+// concurrent use.
+type Writer struct {
+	dir  string
+	opts WriterOptions
+
+	mu      sync.Mutex
+	ids     map[string]string // collection name -> id, from WriteStructure
+	names   map[string]bool   // final file names taken
+	files   []ManifestFile
+	pending int
+}
+
+// tmpPrefix starts the names of files being written; arangorestore never
+// looks at them and NewWriter with Overwrite removes them.
+const tmpPrefix = ".godump-tmp-"
+
+// NewWriter creates dir if needed. A directory already holding files is an
+// error (ErrExists) unless opts.Overwrite.
+func NewWriter(dir string, opts WriterOptions) (*Writer, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create dump directory: %w", err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("create dump directory: %w", err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		if !opts.Overwrite {
+			return nil, &Error{File: dir, Err: fmt.Errorf("%w (holds %s; use overwrite)", ErrExists, e.Name())}
+		}
+	}
+	if opts.Overwrite {
+		// The manifest first: an interrupted dump must never look complete.
+		names := make([]string, 0, len(entries))
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		sort.Slice(names, func(i, j int) bool { return names[i] == ManifestFileName && names[j] != ManifestFileName })
+		for _, n := range names {
+			if n == ManifestFileName || isDumpFileName(n) || strings.HasPrefix(n, tmpPrefix) || n == ContinueFileName {
+				if err := os.Remove(filepath.Join(dir, n)); err != nil && !os.IsNotExist(err) {
+					return nil, fmt.Errorf("overwrite dump directory: %w", err)
+				}
+			}
+		}
+	}
+	if opts.Tool == "" {
+		opts.Tool = "godump"
+	}
+	if opts.StartedAt.IsZero() {
+		opts.StartedAt = time.Now()
+	}
+	return &Writer{dir: dir, opts: opts, ids: map[string]string{}, names: map[string]bool{}}, nil
+}
+
+// Dir returns the directory written to.
+func (w *Writer) Dir() string { return w.dir }
+
+// writeFileAtomic writes a small file under a temporary name, fsyncs it and
+// renames it into place.
+func (w *Writer) writeFileAtomic(name string, content []byte) error {
+	final := filepath.Join(w.dir, name)
+	f, err := os.CreateTemp(w.dir, tmpPrefix+"*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", final, err)
+	}
+	_, err = f.Write(content)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), final)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write %s: %w", final, err)
+	}
+	return nil
+}
+
+// WriteEncryption writes ENCRYPTION = "none".
+func (w *Writer) WriteEncryption() error {
+	return w.writeFileAtomic(EncryptionFileName, []byte("none"))
+}
+
+// WriteDumpJSON writes dump.json as arangodump 3.12 does: database,
+// createdAt, lastTickAtDumpStart, useEnvelope, useVPack, properties.
+func (w *Writer) WriteDumpJSON(m DumpMeta) error {
+	props := m.Properties
+	if len(props) == 0 {
+		props = json.RawMessage("{}")
+	}
+	if !json.Valid(props) {
+		return fmt.Errorf("write dump.json: %w: properties", ErrInvalidJSON)
+	}
+	b, err := json.Marshal(struct {
+		Database            string          `json:"database"`
+		CreatedAt           string          `json:"createdAt"`
+		LastTickAtDumpStart string          `json:"lastTickAtDumpStart"`
+		UseEnvelope         bool            `json:"useEnvelope"`
+		UseVPack            bool            `json:"useVPack"`
+		Properties          json.RawMessage `json:"properties"`
+	}{m.Database, m.CreatedAt, m.LastTickAtDumpStart, m.UseEnvelope, m.UseVPack, props})
+	if err != nil {
+		return fmt.Errorf("write dump.json: %w", err)
+	}
+	return w.writeFileAtomic(DumpJSONFileName, b)
+}
+
+// WriteStructure writes the structure file of a collection and returns its
+// base name. parameters is the inventory's parameters object (it must hold
+// the name); indexes its secondary indexes (nil: none). The collection id in
+// parameters (cid, else id) names the files of collections with extended
+// names, as arangodump does.
+func (w *Writer) WriteStructure(name string, parameters json.RawMessage, indexes []json.RawMessage) (string, error) {
+	if !safeName(name) {
+		return "", fmt.Errorf("write structure of %q: %w", name, ErrUnsafeName)
+	}
+	var p struct {
+		CID json.RawMessage `json:"cid"`
+		ID  json.RawMessage `json:"id"`
+	}
+	if len(parameters) == 0 || json.Unmarshal(parameters, &p) != nil {
+		return "", fmt.Errorf("write structure of %q: %w: parameters is not an object", name, ErrInvalidJSON)
+	}
+	id, _ := jsonString(p.CID)
+	if id == "" {
+		id, _ = jsonString(p.ID)
+	}
+	if indexes == nil {
+		indexes = []json.RawMessage{}
+	}
+	for i, ix := range indexes {
+		if !json.Valid(ix) {
+			return "", fmt.Errorf("write structure of %q: %w: index %d", name, ErrInvalidJSON, i)
+		}
+	}
+	b, err := json.Marshal(struct {
+		Indexes    []json.RawMessage `json:"indexes"`
+		Parameters json.RawMessage   `json:"parameters"`
+	}{indexes, parameters})
+	if err != nil {
+		return "", fmt.Errorf("write structure of %q: %w", name, err)
+	}
+	w.mu.Lock()
+	w.ids[name] = id
+	w.mu.Unlock()
+	fn := StructureFileName(name, id, w.opts.Cluster)
+	return fn, w.writeFileAtomic(fn, b)
+}
+
+// WriteView writes <name>.view.json (the view id in the definition names the
+// file when the name is not traditional) and returns its base name.
+func (w *Writer) WriteView(name string, definition json.RawMessage) (string, error) {
+	if !safeName(name) {
+		return "", fmt.Errorf("write view %q: %w", name, ErrUnsafeName)
+	}
+	var d struct {
+		ID json.RawMessage `json:"id"`
+	}
+	if len(definition) == 0 || json.Unmarshal(definition, &d) != nil {
+		return "", fmt.Errorf("write view %q: %w: definition is not an object", name, ErrInvalidJSON)
+	}
+	id, _ := jsonString(d.ID)
+	fn := ViewFileName(name, id)
+	return fn, w.writeFileAtomic(fn, definition)
+}
+
+// CreateDataFile starts a data file of a collection: part -1 for the
+// non-split file, else the split number. Safe to call from many goroutines.
+// Call WriteStructure for the collection first when its name is not a
+// traditional name (the id then names the file).
+func (w *Writer) CreateDataFile(collection string, part int, compress bool) (*DataFileWriter, error) {
+	if !safeName(collection) {
+		return nil, fmt.Errorf("create data file of %q: %w", collection, ErrUnsafeName)
+	}
+	w.mu.Lock()
+	name := DataFileName(collection, w.ids[collection], part, compress, false)
+	if w.names[name] {
+		w.mu.Unlock()
+		return nil, fmt.Errorf("create data file %s: already written", name)
+	}
+	w.names[name] = true
+	w.pending++
+	w.mu.Unlock()
+	f, err := os.CreateTemp(w.dir, tmpPrefix+"*")
+	if err != nil {
+		w.release(name)
+		return nil, fmt.Errorf("create data file %s: %w", name, err)
+	}
+	dw := &DataFileWriter{w: w, f: f, name: name, collection: collection, part: part, compressed: compress, hash: sha256.New()}
+	dw.disk = &countingWriter{w: io.MultiWriter(f, dw.hash)}
+	if compress {
+		level := w.opts.CompressionLevel
+		if level == 0 {
+			level = pgzip.DefaultCompression
+		}
+		zw, err := pgzip.NewWriterLevel(dw.disk, level)
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			w.release(name)
+			return nil, fmt.Errorf("create data file %s: %w", name, err)
+		}
+		dw.zw = zw
+		dw.out = zw
+	} else {
+		dw.bw = bufio.NewWriterSize(dw.disk, 256<<10)
+		dw.out = dw.bw
+	}
+	return dw, nil
+}
+
+func (w *Writer) release(name string) {
+	w.mu.Lock()
+	delete(w.names, name)
+	w.pending--
+	w.mu.Unlock()
+}
+
+// Files returns the data files committed so far.
+func (w *Writer) Files() []ManifestFile {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]ManifestFile(nil), w.files...)
+}
+
+// Finish writes godump-manifest.json with complete=true and syncs the
+// directory. Call it last, after every data file has been committed; it
+// fails while data files are still open.
+func (w *Writer) Finish() error {
+	w.mu.Lock()
+	if w.pending > 0 {
+		n := w.pending
+		w.mu.Unlock()
+		return fmt.Errorf("finish dump %s: %d data file(s) neither committed nor aborted", w.dir, n)
+	}
+	files := append([]ManifestFile{}, w.files...)
+	w.mu.Unlock()
+	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
+	m := Manifest{
+		Format:      ManifestVersion,
+		Tool:        w.opts.Tool,
+		ToolVersion: w.opts.ToolVersion,
+		Database:    w.opts.Database,
+		StartedAt:   w.opts.StartedAt.UTC(),
+		FinishedAt:  time.Now().UTC(),
+		Files:       files,
+		Complete:    true,
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("finish dump %s: %w", w.dir, err)
+	}
+	if err := syncDir(w.dir); err != nil { // data files' renames are durable before the marker
+		return fmt.Errorf("finish dump %s: %w", w.dir, err)
+	}
+	if err := w.writeFileAtomic(ManifestFileName, append(b, '\n')); err != nil {
+		return err
+	}
+	if err := syncDir(w.dir); err != nil {
+		return fmt.Errorf("finish dump %s: %w", w.dir, err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return err
+	}
+	return nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// DataFileWriter writes one data file under a temporary name. One goroutine
+// at a time may use it.
+type DataFileWriter struct {
+	w          *Writer
+	f          *os.File
+	name       string
+	collection string
+	part       int
+	compressed bool
+
+	hash hash.Hash
+	disk *countingWriter
+	zw   *pgzip.Writer
+	bw   *bufio.Writer
+	out  io.Writer
+
+	raw   int64
+	lines int64
+	last  byte
+	done  bool
+	err   error
+}
+
+// Name returns the final base name of the file.
+func (f *DataFileWriter) Name() string { return f.name }
+
+// Lines returns the number of lines written so far.
+func (f *DataFileWriter) Lines() int64 { return f.lines }
+
+// RawBytes returns the uncompressed bytes written so far.
+func (f *DataFileWriter) RawBytes() int64 { return f.raw }
+
+// Write appends whole lines (the caller ends every batch with '\n'). Large
+// writes of a whole server batch are the expected use.
+func (f *DataFileWriter) Write(p []byte) (int, error) {
+	if f.done {
+		return 0, fmt.Errorf("write data file %s: already closed", f.name)
+	}
+	if f.err != nil {
+		return 0, f.err
+	}
+	n, err := f.out.Write(p)
+	f.raw += int64(n)
+	f.lines += int64(bytes.Count(p[:n], []byte{'\n'}))
+	if n > 0 {
+		f.last = p[n-1]
+	}
+	if err != nil {
+		f.err = fmt.Errorf("write data file %s: %w", f.name, err)
+		return n, f.err
+	}
+	return n, nil
+}
+
+// Commit flushes, fsyncs and renames the file to its final name, records it
+// for the manifest and returns its entry.
+func (f *DataFileWriter) Commit() (ManifestFile, error) {
+	if f.done {
+		return ManifestFile{}, fmt.Errorf("commit data file %s: already closed", f.name)
+	}
+	err := f.err
+	if err == nil && f.raw > 0 && f.last != '\n' {
+		// A last line without newline still counts as a document.
+		f.lines++
+	}
+	if err == nil && f.zw != nil {
+		err = f.zw.Close()
+	}
+	if err == nil && f.bw != nil {
+		err = f.bw.Flush()
+	}
+	if err == nil {
+		err = f.f.Sync()
+	}
+	if cerr := f.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.f.Name(), 0o644)
+	}
+	final := filepath.Join(f.w.dir, f.name)
+	if err == nil {
+		err = os.Rename(f.f.Name(), final)
+	}
+	f.done = true
+	if err != nil {
+		os.Remove(f.f.Name())
+		f.w.release(f.name)
+		return ManifestFile{}, fmt.Errorf("commit data file %s: %w", final, err)
+	}
+	mf := ManifestFile{
+		Name:             f.name,
+		Collection:       f.collection,
+		Part:             f.part,
+		Compressed:       f.compressed,
+		Size:             f.disk.n,
+		UncompressedSize: f.raw,
+		Documents:        f.lines,
+		SHA256:           hex.EncodeToString(f.hash.Sum(nil)),
+	}
+	f.w.mu.Lock()
+	f.w.files = append(f.w.files, mf)
+	f.w.pending--
+	f.w.mu.Unlock()
+	return mf, nil
+}
+
+// Abort removes the temporary file. It does nothing after Commit or a
+// previous Abort.
+func (f *DataFileWriter) Abort() error {
+	if f.done {
+		return nil
+	}
+	f.done = true
+	if f.zw != nil {
+		f.zw.Close()
+	}
+	f.f.Close()
+	f.w.release(f.name)
+	if err := os.Remove(f.f.Name()); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("abort data file %s: %w", f.name, err)
+	}
+	return nil
+}

@@ -1,0 +1,106 @@
+// Package backupcli is the command-line layer of the hot and physical backup
+// commands, shared by godump and gorestore (`godump hotbackup ...`,
+// `gorestore hotbackup restore`, `godump physical`, `gorestore physical`): it
+// parses arangobackup-style options, runs the hotbackup and physical
+// libraries, prints results and progress, and maps errors to exit codes.
+//
+// It writes only to the streams it is given and returns an exit code; it never
+// calls os.Exit, so the commands stay thin and the behaviour is testable.
+package backupcli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/arangobackup/godump/client"
+	"github.com/arangobackup/godump/datadir"
+	"github.com/arangobackup/godump/hotbackup"
+	"github.com/arangobackup/godump/hotbackup/physical"
+)
+
+// Exit codes of the backup commands (0-4 and 130 as in gorestore). arangobackup
+// exits 0 even when an operation failed (a known defect); these do not.
+const (
+	ExitOK          = 0   // the operation succeeded
+	ExitFailure     = 1   // the operation failed (see the message)
+	ExitUsage       = 2   // bad command line
+	ExitBadInput    = 3   // physical: the backup does not match its manifest, or has none
+	ExitAuth        = 4   // authentication or permission failure (hot backups need a superuser)
+	ExitLockTimeout = 5   // create: global write lock not obtained in time
+	ExitNotFound    = 6   // no backup / transfer with that id
+	ExitTransfer    = 7   // upload/download failed or was aborted
+	ExitLocked      = 8   // physical: a server holds the data directory's LOCK
+	ExitNotEmpty    = 9   // physical: target not empty (use --overwrite)
+	ExitInterrupted = 130 // interrupted (Ctrl-C); a transfer may still run
+)
+
+// IO are the streams a command uses. Interactive says whether a person sits
+// at In/Err (a terminal): it enables confirmations and questions.
+type IO struct {
+	In          io.Reader
+	Out, Err    io.Writer
+	Interactive bool
+
+	in *bufio.Reader
+}
+
+func (s *IO) printf(format string, a ...any) { fmt.Fprintf(s.Out, format, a...) }
+func (s *IO) errorf(format string, a ...any) { fmt.Fprintf(s.Err, format, a...) }
+
+// ask asks a yes/no question on the terminal; the default is no.
+func (s *IO) ask(question string) bool {
+	if !s.Interactive || s.In == nil {
+		return false
+	}
+	if s.in == nil {
+		s.in = bufio.NewReader(s.In)
+	}
+	fmt.Fprintf(s.Err, "%s [y/N] ", question)
+	line, err := s.in.ReadString('\n')
+	if err != nil && line == "" {
+		fmt.Fprintln(s.Err)
+		return false
+	}
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "y" || a == "yes"
+}
+
+// usageError is a bad command line.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+
+// exitCode is the one table from errors to exit codes.
+func exitCode(err error) int {
+	var ue *usageError
+	var le *datadir.LockedError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ue):
+		return ExitUsage
+	case errors.Is(err, context.Canceled):
+		return ExitInterrupted
+	case errors.Is(err, hotbackup.ErrForbidden), client.IsUnauthorized(err):
+		return ExitAuth
+	case errors.Is(err, hotbackup.ErrLockTimeout):
+		return ExitLockTimeout
+	case errors.Is(err, hotbackup.ErrNotFound):
+		return ExitNotFound
+	case errors.Is(err, hotbackup.ErrTransferFailed), errors.Is(err, hotbackup.ErrTransferCancelled):
+		return ExitTransfer
+	case errors.As(err, &le):
+		return ExitLocked
+	case errors.Is(err, physical.ErrMismatch), errors.Is(err, physical.ErrBadManifest):
+		return ExitBadInput
+	case errors.Is(err, physical.ErrNotEmpty):
+		return ExitNotEmpty
+	}
+	return ExitFailure
+}

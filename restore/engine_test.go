@@ -1,0 +1,277 @@
+package restore
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/arangobackup/godump/client"
+)
+
+// fakeServer records the restore requests gorestore makes, in order, and keeps the lines
+// restore-data received per collection.
+type fakeServer struct {
+	mu       sync.Mutex
+	calls    []string // "restore-collection users", "restore-data users", ...
+	lines    map[string][]string
+	failData map[string]int // collection -> HTTP status to answer restore-data with
+	srv      *httptest.Server
+}
+
+func newFakeServer(t *testing.T) *fakeServer {
+	f := &fakeServer{lines: map[string][]string{}, failData: map[string]int{}}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	path := r.URL.Path
+	if strings.HasPrefix(path, "/_db/") {
+		path = path[strings.Index(path[5:], "/")+5:]
+	}
+	w.Header().Set("Content-Type", "application/json")
+	switch {
+	case path == "/_api/version":
+		io.WriteString(w, `{"server":"arango","version":"3.12.4","license":"community"}`)
+	case path == "/_admin/server/role":
+		io.WriteString(w, `{"role":"SINGLE"}`)
+	case path == "/_api/database/current":
+		io.WriteString(w, `{"result":{"name":"x"}}`)
+	case strings.HasPrefix(path, "/_api/replication/restore-"):
+		op := strings.TrimPrefix(path, "/_api/replication/")
+		var name string
+		switch op {
+		case "restore-collection", "restore-indexes":
+			var s struct{ Parameters struct{ Name string } }
+			json.Unmarshal(body, &s)
+			name = s.Parameters.Name
+		case "restore-view":
+			var v struct{ Name string }
+			json.Unmarshal(body, &v)
+			name = v.Name
+		case "restore-data":
+			name = r.URL.Query().Get("collection")
+		}
+		f.mu.Lock()
+		f.calls = append(f.calls, op+" "+name)
+		if op == "restore-data" {
+			if st := f.failData[name]; st != 0 {
+				f.mu.Unlock()
+				w.WriteHeader(st)
+				fmt.Fprintf(w, `{"error":true,"code":%d,"errorNum":1210,"errorMessage":"unique constraint violated"}`, st)
+				return
+			}
+			for _, l := range bytes.Split(body, []byte("\n")) {
+				if len(bytes.TrimSpace(l)) > 0 {
+					f.lines[name] = append(f.lines[name], string(l))
+				}
+			}
+		}
+		f.mu.Unlock()
+		io.WriteString(w, `{"result":true}`)
+	default:
+		w.WriteHeader(404)
+		io.WriteString(w, `{"error":true,"code":404,"errorNum":404,"errorMessage":"not found"}`)
+	}
+}
+
+func (f *fakeServer) conn(t *testing.T) *client.Conn {
+	o := client.DefaultOptions()
+	o.Endpoints = []string{f.srv.URL}
+	o.Authentication = false
+	o.MaxRetries = 0
+	c, err := client.Connect(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// writeTestDump writes a 3.12-style dump directory (without package format).
+func writeTestDump(t *testing.T, dir string, colls map[string]string, data map[string]string, views map[string]string) {
+	t.Helper()
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "ENCRYPTION"), []byte("none"), 0o644)
+	os.WriteFile(filepath.Join(dir, "dump.json"), []byte(`{"database":"src","useEnvelope":false,"properties":{"name":"src"}}`), 0o644)
+	for name, params := range colls {
+		sum := md5.Sum([]byte(name))
+		base := name + "_" + hex.EncodeToString(sum[:])
+		if err := os.WriteFile(filepath.Join(dir, base+".structure.json"), []byte(`{"indexes":[{"type":"persistent","fields":["a"],"name":"ia"}],"parameters":`+params+`}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if d, ok := data[name]; ok {
+			os.WriteFile(filepath.Join(dir, base+".data.json"), []byte(d), 0o644)
+		}
+	}
+	for name, def := range views {
+		os.WriteFile(filepath.Join(dir, name+".view.json"), []byte(def), 0o644)
+	}
+}
+
+func indexOf(calls []string, c string) int {
+	for i, x := range calls {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestOrderOfOperations(t *testing.T) {
+	dir := t.TempDir()
+	writeTestDump(t, dir, map[string]string{
+		"_analyzers": `{"name":"_analyzers","type":2,"isSystem":true}`,
+		"_users":     `{"name":"_users","type":2,"isSystem":true}`,
+		"users":      `{"name":"users","type":2}`,
+		"Alpha":      `{"name":"Alpha","type":2}`,
+		"edges":      `{"name":"edges","type":3}`,
+		"child":      `{"name":"child","type":2,"distributeShardsLike":"users"}`,
+	}, map[string]string{
+		"_analyzers": `{"_key":"csv","name":"csv","type":"delimiter"}` + "\n",
+		"_users":     `{"user":"bob"}` + "\n",
+		"users":      `{"_key":"1"}` + "\n" + `{"_key":"2"}` + "\n",
+		"edges":      `{"_key":"e","_from":"users/1","_to":"users/2"}` + "\n",
+	}, map[string]string{
+		"search": `{"name":"search","type":"arangosearch","links":{"users":{}}}`,
+		"alias":  `{"name":"alias","type":"search-alias","indexes":[{"collection":"users","index":"inv"}]}`,
+	})
+	f := newFakeServer(t)
+	opts := DefaultOptions()
+	opts.InputDirectory = dir
+	opts.IncludeSystemCollections = true
+	opts.Threads = 3
+	sum, err := Run(context.Background(), f.conn(t), opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := f.calls
+	t.Logf("calls: %q", calls)
+	// Collections in arangorestore's order, before anything else.
+	wantColl := []string{"_analyzers", "_users", "Alpha", "users", "edges", "child"}
+	for i, c := range wantColl {
+		if calls[i] != "restore-collection "+c {
+			t.Fatalf("call %d = %q, want restore-collection %s (calls %q)", i, calls[i], c, calls)
+		}
+	}
+	ana := indexOf(calls, "restore-data _analyzers")
+	view := indexOf(calls, "restore-view search")
+	alias := indexOf(calls, "restore-view alias")
+	users := indexOf(calls, "restore-data _users")
+	for _, c := range []string{"restore-data users", "restore-data edges", "restore-indexes users", "restore-indexes edges", "restore-indexes Alpha"} {
+		i := indexOf(calls, c)
+		if i < 0 {
+			t.Fatalf("%s missing", c)
+		}
+		if !(ana < view && view < i && i < alias && alias < users) {
+			t.Errorf("order: analyzers %d, arangosearch view %d, %s %d, search-alias %d, _users %d", ana, view, c, i, alias, users)
+		}
+	}
+	if users != len(calls)-1 {
+		t.Errorf("_users data is not last: %q", calls)
+	}
+	if len(f.lines["users"]) != 2 || sum.Docs != 5 || sum.Collections != 6 {
+		t.Errorf("lines %v, summary %+v", f.lines, sum)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ContinueFileName)); !os.IsNotExist(err) {
+		t.Error("continue.json left after success")
+	}
+}
+
+func TestEnvelopeAndRenameTransforms(t *testing.T) {
+	dir := t.TempDir()
+	writeTestDump(t, dir, map[string]string{
+		"old":   `{"name":"old","type":2}`,
+		"links": `{"name":"links","type":3}`,
+	}, map[string]string{
+		// 2.x envelopes: an insert, a 1.x-style insert without _key in data, a removal.
+		"old": `{"type":2300,"key":"a","rev":"1","data":{"_key":"a","_rev":"1","v":1}}` + "\n" +
+			`{"type":2300,"key":"b","rev":"2","data":{"v":2}}` + "\n" +
+			`{"type":2302,"key":"a","rev":"3"}` + "\n",
+		"links": `{"_key":"l1","_from":"old/b","_to":"other/x","n":1.50}` + "\n",
+	}, nil)
+	f := newFakeServer(t)
+	opts := DefaultOptions()
+	opts.InputDirectory = dir
+	opts.Renames = map[string]string{"old": "new"}
+	if _, err := Run(context.Background(), f.conn(t), opts, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := f.lines["new"]
+	if len(got) != 3 {
+		t.Fatalf("new: %q", got)
+	}
+	var l1 struct {
+		Type int
+		Data map[string]any
+	}
+	json.Unmarshal([]byte(got[1]), &l1)
+	if l1.Type != 2300 || l1.Data["_key"] != "b" {
+		t.Errorf("1.x insert not given its key: %s", got[1])
+	}
+	var l2 struct {
+		Type int
+		Key  string
+	}
+	json.Unmarshal([]byte(got[2]), &l2)
+	if l2.Type != 2302 || l2.Key != "a" {
+		t.Errorf("removal: %s", got[2])
+	}
+	e := f.lines["links"]
+	if len(e) != 1 || !strings.Contains(e[0], `"_from":"new/b"`) || !strings.Contains(e[0], `"_to":"other/x"`) || !strings.Contains(e[0], `"n":1.50`) {
+		t.Errorf("edge rename: %q", e)
+	}
+}
+
+func TestDataErrorKeepsProgress(t *testing.T) {
+	dir := t.TempDir()
+	var big strings.Builder
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&big, `{"_key":"k%d","pad":"%s"}`+"\n", i, strings.Repeat("x", 40))
+	}
+	writeTestDump(t, dir, map[string]string{"good": `{"name":"good","type":2}`, "bad": `{"name":"bad","type":2}`},
+		map[string]string{"good": big.String(), "bad": `{"_key":"1"}` + "\n"}, nil)
+	f := newFakeServer(t)
+	f.failData["bad"] = 409
+	opts := DefaultOptions()
+	opts.InputDirectory = dir
+	opts.BatchSize = MinBatchSize
+	_, err := Run(context.Background(), f.conn(t), opts, nil)
+	if err == nil || !strings.Contains(err.Error(), `collection "bad"`) || !strings.Contains(err.Error(), "lines 1-1") {
+		t.Fatalf("error %v", err)
+	}
+	// The other collection is complete, and continue.json says so.
+	if len(f.lines["good"]) != 20000 {
+		t.Errorf("good: %d lines", len(f.lines["good"]))
+	}
+	cf, lerr := loadContinueFile(dir, true)
+	if lerr != nil {
+		t.Fatal(lerr)
+	}
+	if cf.get("good").State != stateRestored || cf.get("bad").State == stateRestored {
+		t.Errorf("continue states: good %+v bad %+v", cf.get("good"), cf.get("bad"))
+	}
+	// Resuming sends only what is missing.
+	delete(f.failData, "bad")
+	f.lines = map[string][]string{}
+	opts.Continue = true
+	sum, err := Run(context.Background(), f.conn(t), opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.lines["good"]) != 0 || len(f.lines["bad"]) != 1 || sum.Docs != 1 {
+		t.Errorf("resume sent good %d, bad %d", len(f.lines["good"]), len(f.lines["bad"]))
+	}
+}

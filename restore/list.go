@@ -1,0 +1,174 @@
+package restore
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/arangobackup/godump/format"
+)
+
+// CollectionInfo is what --list shows about one collection.
+type CollectionInfo struct {
+	Name      string
+	Target    string
+	Type      string // "document" or "edge"
+	Documents int64  // -1 when not counted
+	DataBytes int64  // on disk
+	Files     int
+	Indexes   []string // "name (type on fields)"
+}
+
+// Describe returns the per-collection facts of a database plan. With count, the data files
+// are read to count documents (from godump's manifest when it has the figure).
+func (dp *DatabasePlan) Describe(count bool) ([]CollectionInfo, error) {
+	var out []CollectionInfo
+	for _, c := range dp.Collections {
+		ci := CollectionInfo{Name: c.Name(), Target: c.Target, Type: "document", Documents: -1,
+			DataBytes: c.DataBytes, Files: len(c.Source.DataFiles)}
+		if c.Source.Type == format.TypeEdge {
+			ci.Type = "edge"
+		}
+		for _, raw := range c.Source.Indexes {
+			var ix struct {
+				Name   string `json:"name"`
+				Type   string `json:"type"`
+				Fields []any  `json:"fields"`
+			}
+			_ = json.Unmarshal(raw, &ix)
+			var fields []string
+			for _, f := range ix.Fields {
+				switch f := f.(type) {
+				case string:
+					fields = append(fields, f)
+				case map[string]any:
+					fields = append(fields, fmt.Sprint(f["name"]))
+				}
+			}
+			ci.Indexes = append(ci.Indexes, fmt.Sprintf("%s (%s on %s)", ix.Name, ix.Type, strings.Join(fields, ",")))
+		}
+		if count {
+			n, err := countDocs(dp.Source, c.Source)
+			if err != nil {
+				return nil, err
+			}
+			ci.Documents = n
+		}
+		out = append(out, ci)
+	}
+	return out, nil
+}
+
+func countDocs(db *format.Database, c *format.Collection) (int64, error) {
+	if db.Manifest != nil {
+		var n int64
+		ok := len(c.DataFiles) > 0
+		for _, f := range c.DataFiles {
+			mf := manifestFile(db.Manifest, f.Name)
+			if mf == nil {
+				ok = false
+				break
+			}
+			n += mf.Documents
+		}
+		if ok {
+			return n, nil
+		}
+	}
+	if len(c.DataFiles) == 0 {
+		return 0, nil
+	}
+	r, err := format.OpenDataFiles(c.DataFiles)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	live := map[string]bool{}
+	var n int64
+	envelope := false
+	for r.Next() {
+		l := r.Line()
+		switch l.Kind {
+		case format.KindDocument:
+			n++
+		case format.KindInsert:
+			envelope = true
+			live[l.Key] = true
+			if l.Key == "" {
+				n++
+			}
+		case format.KindRemove:
+			envelope = true
+			delete(live, l.Key)
+		}
+	}
+	if envelope {
+		n += int64(len(live))
+	}
+	return n, r.Err()
+}
+
+func manifestFile(m *format.Manifest, name string) *format.ManifestFile {
+	for i := range m.Files {
+		if m.Files[i].Name == name {
+			return &m.Files[i]
+		}
+	}
+	return nil
+}
+
+// WriteList prints what the dump holds (--list): databases, collections with type,
+// documents, size and indexes, and views.
+func (p *Plan) WriteList(w io.Writer, count bool) error {
+	for _, dp := range p.Databases {
+		name := dp.Source.Name
+		fmt.Fprintf(w, "database %s (directory %s)", name, dp.Source.Dir)
+		if dp.Target != name {
+			fmt.Fprintf(w, " -> restored into %s", dp.Target)
+		}
+		fmt.Fprintln(w)
+		infos, err := dp.Describe(count)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  COLLECTION\tTYPE\tDOCUMENTS\tSIZE\tFILES\tINDEXES")
+		for _, ci := range infos {
+			n := "?"
+			if ci.Documents >= 0 {
+				n = fmt.Sprint(ci.Documents)
+			}
+			label := ci.Name
+			if ci.Target != ci.Name {
+				label += " -> " + ci.Target
+			}
+			idx := strings.Join(ci.Indexes, "; ")
+			if idx == "" {
+				idx = "-"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\n", label, ci.Type, n, humanBytes(ci.DataBytes), ci.Files, idx)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		for _, v := range dp.Views {
+			fmt.Fprintf(w, "  view %s (%s)\n", v.Source.Name, v.Source.Type)
+		}
+	}
+	return nil
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

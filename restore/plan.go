@@ -1,0 +1,293 @@
+package restore
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/arangobackup/godump/format"
+)
+
+// Plan is what a restore will do: per database, the collections (in creation order) and
+// views to restore, with the bodies that will be sent. It is built from the dump alone,
+// without a connection (--list, --dry-run and Run share it).
+type Plan struct {
+	Dump      *format.Dump
+	Databases []*DatabasePlan
+	Warnings  []string
+}
+
+// DatabasePlan is the restore of one database directory of the dump.
+type DatabasePlan struct {
+	Source *format.Database
+	// Target is the database restored into.
+	Target      string
+	Collections []*CollectionPlan // creation order
+	Views       []*ViewPlan
+}
+
+// CollectionPlan is one collection job.
+type CollectionPlan struct {
+	Source *format.Collection
+	// Target is the name on the server (after --rename-collection).
+	Target string
+	// Structure is the body of restore-collection and restore-indexes: the structure file
+	// with name, overrides and revision-tree flags applied.
+	Structure []byte
+	// FinalReplicationFactor / FinalWriteConcern are what a fast cluster restore raises the
+	// collection to after loading (nil: leave as created).
+	FinalReplicationFactor any
+	FinalWriteConcern      any
+	// DataBytes is the size of the data files on disk.
+	DataBytes int64
+	// Endpoint pins the collection's requests to one Coordinator (fast cluster restore).
+	Endpoint string
+}
+
+// Name is the collection's name in the dump.
+func (c *CollectionPlan) Name() string { return c.Source.Name }
+
+// ViewPlan is one view to restore.
+type ViewPlan struct {
+	Source     *format.View
+	Definition []byte // with renamed collections in links/indexes
+}
+
+// BuildPlan opens the dump and decides what to restore.
+func BuildPlan(opts Options) (*Plan, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if st, err := os.Stat(opts.InputDirectory); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("input directory '%s' does not exist", opts.InputDirectory)
+	}
+	d, err := format.Open(opts.InputDirectory)
+	if err != nil {
+		return nil, fmt.Errorf("open dump %s: %w", opts.InputDirectory, err)
+	}
+	p := &Plan{Dump: d}
+	p.Warnings = append(p.Warnings, d.Warnings...)
+	switch {
+	case opts.AllDatabases && !d.AllDatabases:
+		return nil, fmt.Errorf("--all-databases: %s holds the dump of one database, not one subdirectory per database", opts.InputDirectory)
+	case !opts.AllDatabases && d.AllDatabases:
+		return nil, fmt.Errorf("%s holds a dump of several databases (one per subdirectory): use --all-databases, or point --input-directory at one of them", opts.InputDirectory)
+	}
+	if len(d.Databases) == 0 {
+		return nil, fmt.Errorf("%s: no database found in the dump", opts.InputDirectory)
+	}
+	wanted := map[string]bool{}
+	for _, c := range opts.Collections {
+		wanted[c] = true
+	}
+	ignored := map[string]bool{}
+	for _, c := range opts.IgnoreCollections {
+		ignored[c] = true
+	}
+	found := map[string]bool{}
+	for _, db := range d.Databases {
+		target := db.Name
+		if !opts.AllDatabases {
+			target = opts.Database
+			if opts.ForceSameDatabase && db.Meta != nil && db.Meta.Database != "" && db.Meta.Database != opts.Database {
+				return nil, fmt.Errorf("database name in dump.json ('%s') does not match specified database name ('%s')", db.Meta.Database, opts.Database)
+			}
+		}
+		dp := &DatabasePlan{Source: db, Target: target}
+		p.Warnings = append(p.Warnings, db.Warnings...)
+		for _, c := range db.Collections {
+			if len(wanted) > 0 && !wanted[c.Name] {
+				continue
+			}
+			if ignored[c.Name] {
+				continue
+			}
+			// An explicitly requested system collection is restored without
+			// --include-system-collections too (arangodump does the same for --collection).
+			if c.IsSystem && !opts.IncludeSystemCollections && !wanted[c.Name] {
+				continue
+			}
+			if c.Name == "_users" && target != "_system" {
+				p.Warnings = append(p.Warnings, fmt.Sprintf("database %s: _users is skipped: users live in _system only", target))
+				continue
+			}
+			found[c.Name] = true
+			cp, err := planCollection(c, opts)
+			if err != nil {
+				return nil, fmt.Errorf("database %s: %w", db.Name, err)
+			}
+			dp.Collections = append(dp.Collections, cp)
+		}
+		if len(opts.Collections) == 0 || len(opts.Views) > 0 {
+			wantView := map[string]bool{}
+			for _, v := range opts.Views {
+				wantView[v] = true
+			}
+			for _, v := range db.Views {
+				if len(wantView) > 0 && !wantView[v.Name] {
+					continue
+				}
+				def, err := renameInView(v.Definition, opts.Renames)
+				if err != nil {
+					return nil, &format.Error{File: v.File, Err: fmt.Errorf("%w: %v", format.ErrInvalidJSON, err)}
+				}
+				dp.Views = append(dp.Views, &ViewPlan{Source: v, Definition: def})
+			}
+		}
+		p.Databases = append(p.Databases, dp)
+	}
+	if len(wanted) > 0 {
+		var missing []string
+		for c := range wanted {
+			if !found[c] {
+				missing = append(missing, c)
+			}
+		}
+		sort.Strings(missing)
+		if len(missing) == len(wanted) {
+			return nil, fmt.Errorf("none of the requested collections were found in the dump: %s", strings.Join(missing, ", "))
+		}
+		for _, m := range missing {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("requested collection '%s' not found in the dump", m))
+		}
+	}
+	// Two collections restored under one name would overwrite each other.
+	for _, dp := range p.Databases {
+		seen := map[string]string{}
+		for _, c := range dp.Collections {
+			if prev, dup := seen[c.Target]; dup {
+				return nil, fmt.Errorf("database %s: collections %q and %q would both be restored as %q", dp.Target, prev, c.Name(), c.Target)
+			}
+			seen[c.Target] = c.Name()
+		}
+	}
+	return p, nil
+}
+
+func planCollection(c *format.Collection, opts Options) (*CollectionPlan, error) {
+	cp := &CollectionPlan{Source: c, Target: c.Name}
+	if nw, ok := opts.Renames[c.Name]; ok {
+		cp.Target = nw
+	}
+	for _, f := range c.DataFiles {
+		if st, err := os.Stat(f.Path); err == nil {
+			cp.DataBytes += st.Size()
+		}
+	}
+	var params map[string]json.RawMessage
+	if err := json.Unmarshal(c.Parameters, &params); err != nil || params == nil {
+		return nil, &format.Error{File: c.StructureFile, Err: fmt.Errorf("%w: parameters are not an object", format.ErrInvalidJSON)}
+	}
+	set := func(k string, v any) {
+		b, _ := json.Marshal(v)
+		params[k] = b
+	}
+	set("name", cp.Target)
+	if c.DistributeShardsLike != "" {
+		if nw, ok := opts.Renames[c.DistributeShardsLike]; ok {
+			set("distributeShardsLike", nw)
+		}
+	}
+	if v, ok := opts.NumberOfShards.For(c.Name); ok {
+		set("numberOfShards", v)
+	}
+	if v, ok := opts.ReplicationFactor.For(c.Name); ok {
+		set("replicationFactor", v)
+	}
+	if v, ok := opts.WriteConcern.For(c.Name); ok {
+		set("writeConcern", v)
+		delete(params, "minReplicationFactor")
+	}
+	if opts.EnableRevisionTrees {
+		// As arangorestore: missing (pre-3.8 dumps) or true -> both true.
+		if !isFalse(params["syncByRevision"]) && !isFalse(params["usesRevisionsAsDocumentIds"]) {
+			set("syncByRevision", true)
+			set("usesRevisionsAsDocumentIds", true)
+		}
+	}
+	if opts.FastClusterRestore && !c.IsSystem && c.DistributeShardsLike == "" {
+		// Load with one copy per shard, raise afterwards (fast cluster restore step 2/5).
+		var rf, wc any = json.RawMessage(params["replicationFactor"]), json.RawMessage(params["writeConcern"])
+		if params["replicationFactor"] == nil {
+			rf = nil
+		}
+		if params["writeConcern"] == nil {
+			wc = nil
+		}
+		if s := string(params["replicationFactor"]); s != `"satellite"` && rf != nil && s != "1" {
+			cp.FinalReplicationFactor = rf
+			cp.FinalWriteConcern = wc
+			set("replicationFactor", 1)
+			set("writeConcern", 1)
+			delete(params, "minReplicationFactor")
+		}
+	}
+	pb, err := json.Marshal(params)
+	if err != nil {
+		return nil, err
+	}
+	idx := c.Indexes
+	if idx == nil {
+		idx = []json.RawMessage{}
+	}
+	cp.Structure, err = json.Marshal(struct {
+		Indexes    []json.RawMessage `json:"indexes"`
+		Parameters json.RawMessage   `json:"parameters"`
+	}{idx, pb})
+	return cp, err
+}
+
+func isFalse(raw json.RawMessage) bool { return strings.TrimSpace(string(raw)) == "false" }
+
+// renameInView rewrites the collection names a view refers to (arangosearch links,
+// search-alias indexes) after --rename-collection.
+func renameInView(def []byte, renames map[string]string) ([]byte, error) {
+	if len(renames) == 0 {
+		return def, nil
+	}
+	var v map[string]json.RawMessage
+	if err := json.Unmarshal(def, &v); err != nil {
+		return nil, err
+	}
+	changed := false
+	if raw, ok := v["links"]; ok && string(raw) != "null" {
+		var links map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &links); err != nil {
+			return nil, err
+		}
+		out := map[string]json.RawMessage{}
+		for name, l := range links {
+			if nw, ok := renames[name]; ok {
+				name, changed = nw, true
+			}
+			out[name] = l
+		}
+		v["links"], _ = json.Marshal(out)
+	}
+	if raw, ok := v["indexes"]; ok && string(raw) != "null" {
+		var idx []map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &idx); err != nil {
+			return nil, err
+		}
+		for _, ix := range idx {
+			var coll string
+			if json.Unmarshal(ix["collection"], &coll) == nil {
+				if nw, ok := renames[coll]; ok {
+					ix["collection"], _ = json.Marshal(nw)
+					changed = true
+				}
+			}
+		}
+		v["indexes"], _ = json.Marshal(idx)
+	}
+	if !changed {
+		return def, nil
+	}
+	return json.Marshal(v)
+}
+
+// errNoData marks a collection job that has nothing to load.
+var errNoData = errors.New("no data")
