@@ -89,10 +89,10 @@ func lockPath(dir string) (string, error) {
 	return filepath.Join(abs, LockFileName), nil
 }
 
-// Lock takes the exclusive lock on DIR/LOCK the way arangod does: if a LOCK
-// file exists and some process holds its lock, it fails with a *LockedError
-// (errors.Is(err, ErrLocked)); a stale LOCK file is replaced. The new file holds
-// this process's id. The directory must exist.
+// Lock takes the exclusive lock on DIR/LOCK the way arangod does: if some
+// process holds the lock on an existing LOCK file, it fails with a
+// *LockedError (errors.Is(err, ErrLocked)); a stale LOCK file is taken over.
+// The file then holds this process's id, mode 0600. The directory must exist.
 func Lock(dir string) (*Lockfile, error) {
 	path, err := lockPath(dir)
 	if err != nil {
@@ -112,42 +112,45 @@ func Lock(dir string) (*Lockfile, error) {
 		return nil, &LockedError{Dir: dir, PID: os.Getpid()}
 	}
 
-	locked, pid, err := probe(path)
-	if err != nil {
-		return nil, fmt.Errorf("lock data directory %q: %w", dir, err)
-	}
-	if locked {
-		return nil, &LockedError{Dir: dir, PID: pid}
-	}
-	// Stale (or absent): replace it, as arangod does.
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("lock data directory %q: remove stale %s: %w", dir, path, err)
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600) // Go sets O_CLOEXEC itself
-	if err != nil {
-		if errors.Is(err, os.ErrExist) {
-			// Somebody created it between our check and our create.
+	// Lock the file in place (creating it if needed) rather than removing a
+	// stale one first as arangod does: whoever locks the inode first wins,
+	// with no window between a check and a create.
+	for attempt := 0; ; attempt++ {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600) // Go sets O_CLOEXEC itself
+		if err != nil {
+			return nil, fmt.Errorf("lock data directory %q: open %s: %w", dir, path, err)
+		}
+		if err := setLock(f); err != nil {
+			f.Close()
+			if errors.Is(err, errWouldBlock) {
+				_, pid, _ := probe(path)
+				return nil, &LockedError{Dir: dir, PID: pid}
+			}
+			return nil, fmt.Errorf("lock data directory %q: lock %s (does the file system support fcntl locks?): %w", dir, path, err)
+		}
+		// The file may have been replaced (a starting arangod removes a stale
+		// LOCK) between our open and our lock: then we locked an orphan.
+		fi, err1 := f.Stat()
+		cur, err2 := os.Stat(path)
+		if err1 != nil || err2 != nil || !os.SameFile(fi, cur) {
+			f.Close()
+			if attempt < 3 {
+				continue
+			}
 			return nil, &LockedError{Dir: dir}
 		}
-		return nil, fmt.Errorf("lock data directory %q: create %s: %w", dir, path, err)
-	}
-	// Lock before writing the pid, so that nobody sees an unlocked file with a
-	// live pid in it.
-	if err := setLock(f); err != nil {
-		f.Close()
-		if errors.Is(err, errWouldBlock) {
-			return nil, &LockedError{Dir: dir}
+		if err := f.Truncate(0); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("lock data directory %q: truncate %s: %w", dir, path, err)
 		}
-		os.Remove(path)
-		return nil, fmt.Errorf("lock data directory %q: lock %s (does the file system support fcntl locks?): %w", dir, path, err)
+		if _, err := f.WriteAt([]byte(strconv.Itoa(os.Getpid())), 0); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("lock data directory %q: write %s: %w", dir, path, err)
+		}
+		_ = f.Chmod(0o600)
+		held[path] = true
+		return &Lockfile{dir: dir, path: path, f: f}, nil
 	}
-	if _, err := f.WriteString(strconv.Itoa(os.Getpid())); err != nil {
-		f.Close()
-		os.Remove(path)
-		return nil, fmt.Errorf("lock data directory %q: write %s: %w", dir, path, err)
-	}
-	held[path] = true
-	return &Lockfile{dir: dir, path: path, f: f}, nil
 }
 
 // Unlock releases the lock and removes the LOCK file, as arangod does on

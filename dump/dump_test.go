@@ -129,11 +129,13 @@ func TestParallelRetriesResendSameBatch(t *testing.T) {
 		if !strings.Contains(r.URL.Path, "/_api/dump/next/") {
 			return ""
 		}
-		switch n.Add(1) % 5 {
+		switch n.Add(1) % 7 {
 		case 2:
 			return "cut"
 		case 4:
 			return "503"
+		case 6:
+			return "drop"
 		}
 		return ""
 	}
@@ -154,12 +156,18 @@ func TestParallelRetriesResendSameBatch(t *testing.T) {
 }
 
 func TestClassicRestartsCollectionAfterCut(t *testing.T) {
+	for _, fault := range []string{"cut", "drop"} {
+		t.Run(fault, func(t *testing.T) { testClassicRestart(t, fault) })
+	}
+}
+
+func testClassicRestart(t *testing.T, fault string) {
 	f := newFakeServer(t, "3.11.9")
 	f.add("a", 60)
 	var n atomic.Int64
 	f.fault = func(r *http.Request) string {
 		if r.URL.Path == "/_db/shop/_api/replication/dump" && n.Add(1) == 3 {
-			return "cut" // the server's read position has moved: a plain retry would lose a batch
+			return fault // the server's read position has moved: a plain retry would lose a batch
 		}
 		return ""
 	}

@@ -18,7 +18,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"sync"
@@ -28,6 +27,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/arangobackup/godump/client"
+	"github.com/arangobackup/godump/format"
 	"github.com/arangobackup/godump/progress"
 )
 
@@ -186,22 +186,14 @@ func checkRoot(dir string, overwrite bool) error {
 	return fmt.Errorf("output directory %s already exists and is not empty; use \"--overwrite true\" to overwrite data in it", dir)
 }
 
-var traditionalName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_-]*$`)
-
 // databaseDir is the subdirectory of a database with --all-databases: its name when
 // traditional, else its id (as arangodump does for extended names).
 func databaseDir(name string, props []byte) string {
-	if traditionalName.MatchString(name) {
-		return name
-	}
 	var p struct {
 		ID string `json:"id"`
 	}
 	_ = jsonUnmarshal(props, &p)
-	if p.ID != "" {
-		return p.ID
-	}
-	return url.PathEscape(name)
+	return format.DatabaseDirName(name, p.ID)
 }
 
 type dbCounts struct{ collections, jobs int }

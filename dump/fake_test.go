@@ -103,8 +103,12 @@ func (f *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		w.WriteHeader(status)
-		if fault == "cut" && len(body) > 1 {
+		switch {
+		case fault == "drop": // the connection drops before any answer
+			panic(http.ErrAbortHandler)
+		case fault == "cut" && len(body) > 1: // the answer stops halfway
 			io.WriteString(w, body[:len(body)/2])
+			w.(http.Flusher).Flush()
 			panic(http.ErrAbortHandler)
 		}
 		io.WriteString(w, body)

@@ -198,22 +198,25 @@ type Collection struct {
 // {"parameters":...,"indexes":[...]} as sent to
 // /_api/replication/restore-collection and restore-indexes.
 func (c *Collection) StructureJSON() []byte {
-	idx := c.Indexes
-	if idx == nil {
-		idx = []json.RawMessage{}
-	}
 	params := c.Parameters
 	if len(params) == 0 {
 		params = json.RawMessage("{}")
 	}
-	b, err := json.Marshal(struct {
-		Indexes    []json.RawMessage `json:"indexes"`
-		Parameters json.RawMessage   `json:"parameters"`
-	}{idx, params})
-	if err != nil { // cannot happen: both parts were validated on Open
-		panic(err)
+	n := len(params) + 32
+	for _, ix := range c.Indexes {
+		n += len(ix) + 1
 	}
-	return b
+	b := make([]byte, 0, n)
+	b = append(b, `{"indexes":[`...)
+	for i, ix := range c.Indexes {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, ix...)
+	}
+	b = append(b, `],"parameters":`...)
+	b = append(b, params...)
+	return append(b, '}')
 }
 
 // DataFile is one file holding lines (or VelocyPack) of a collection.

@@ -103,54 +103,51 @@ func (r *LineReader) fileName() string {
 	return ""
 }
 
-// fill reads more bytes into the buffer, compacting it first and growing it
-// so that at least want unread bytes fit. It returns false when the source
-// is exhausted (r.srcEOF) or failed (r.err).
-func (r *LineReader) fill(want int) bool {
+// more reads up to readChunk more bytes into the buffer (small reads keep
+// the bytes in cache while they are validated). To make room it may move the
+// unread bytes buf[start:end] to the front, returning how far they moved,
+// and grow the buffer. It returns ok=false at the end of the source
+// (r.srcEOF) or on error (r.err).
+func (r *LineReader) more() (shift int, ok bool) {
 	if r.srcEOF {
-		return false
+		return 0, false
 	}
-	if r.start > 0 {
-		n := copy(r.buf, r.buf[r.start:r.end])
-		r.start, r.end = 0, n
-	}
-	if want < r.end+readChunk/4 {
-		want = r.end + readChunk/4
-	}
-	if want > len(r.buf) {
-		if want > MaxLineSize+readChunk {
-			want = MaxLineSize + readChunk
+	if r.end+readChunk > len(r.buf) {
+		if r.start > 0 {
+			shift = r.start
+			n := copy(r.buf, r.buf[r.start:r.end])
+			r.start, r.end = 0, n
 		}
-		nb := make([]byte, max(want, 2*len(r.buf)))
-		copy(nb, r.buf[:r.end])
-		r.buf = nb
-	}
-	if r.end == len(r.buf) {
-		return false
+		if r.end+readChunk > len(r.buf) {
+			nb := make([]byte, max(2*len(r.buf), r.end+readChunk))
+			copy(nb, r.buf[:r.end])
+			r.buf = nb
+		}
 	}
 	for {
-		n, err := r.src.Read(r.buf[r.end:])
+		n, err := r.src.Read(r.buf[r.end : r.end+readChunk])
 		r.end += n
 		if err == io.EOF {
 			r.srcEOF = true
-			return n > 0
+			return shift, n > 0
 		}
 		if err != nil {
-			e := err
-			if r.files[r.fi].Compressed || r.files[r.fi].VPack {
-				e = fmt.Errorf("%w: %v", ErrCorrupt, err)
-			}
 			var fe *Error
 			if errors.As(err, &fe) {
-				e = err
+				r.err = err
 			} else {
-				e = &Error{File: r.fileName(), Line: r.lineNo + 1 + bytes.Count(r.buf[r.start:r.end], []byte{'\n'}), Err: e}
+				e := err
+				if df := r.files[r.fi]; df.Compressed || df.VPack {
+					e = fmt.Errorf("%w: %v", ErrCorrupt, err)
+				}
+				// The first line not delivered intact.
+				line := r.lineNo + 1 + bytes.Count(r.buf[r.start:r.end], []byte{'\n'})
+				r.err = &Error{File: r.fileName(), Line: line, Err: e}
 			}
-			r.err = e
-			return false
+			return shift, false
 		}
 		if n > 0 {
-			return true
+			return shift, true
 		}
 	}
 }
@@ -172,8 +169,10 @@ func (r *LineReader) rawLine() (line []byte, ok bool) {
 			r.err = &Error{File: r.fileName(), Line: r.lineNo + 1, Err: ErrLineTooLong}
 			return nil, false
 		}
-		pending := r.end - r.start
-		if !r.fill(0) {
+		scanFrom = r.end
+		shift, ok := r.more()
+		scanFrom -= shift
+		if !ok {
 			if r.err != nil {
 				return nil, false
 			}
@@ -186,7 +185,6 @@ func (r *LineReader) rawLine() (line []byte, ok bool) {
 			}
 			return nil, false
 		}
-		scanFrom = r.start + pending
 	}
 }
 
@@ -254,8 +252,10 @@ func (r *LineReader) Close() error {
 
 // ReadBatch returns complete, validated lines of one file totalling at most
 // maxBytes (but at least one line, however long). A batch never spans two
-// files. At the end it returns io.EOF with an empty batch; errors are
-// *Error with file and line. Do not mix with Next on one reader.
+// files, and its boundaries depend only on the file's content and maxBytes
+// (a resumed restore sees the same batches). At the end it returns io.EOF
+// with an empty batch; errors are *Error with file and line. Do not mix with
+// Next on one reader.
 func (r *LineReader) ReadBatch(maxBytes int) (Batch, error) {
 	if maxBytes < 1 {
 		maxBytes = 1
@@ -272,68 +272,59 @@ func (r *LineReader) ReadBatch(maxBytes int) (Batch, error) {
 				return Batch{}, err
 			}
 		}
-		// Make sure the buffer holds maxBytes (or the rest of the file).
-		if r.end-r.start < maxBytes && !r.srcEOF {
-			r.fill(maxBytes + 1)
-			for r.err == nil && !r.srcEOF && r.end < len(r.buf) && r.end-r.start < maxBytes {
-				r.fill(maxBytes + 1)
-			}
-			if r.err != nil {
-				return Batch{}, r.err
-			}
-		}
 		b := Batch{File: r.fileName(), FileIndex: r.fi, FirstLine: r.lineNo + 1, Offset: r.off}
-		pos := r.start
-		lineNo := r.lineNo
-		for pos < r.end {
-			i := bytes.IndexByte(r.buf[pos:r.end], '\n')
-			var lineEnd, next int
-			if i >= 0 {
-				lineEnd, next = pos+i, pos+i+1
-			} else if r.srcEOF {
-				lineEnd, next = r.end, r.end
-			} else {
-				break // incomplete line: needs more data
-			}
-			if next-r.start > maxBytes && b.Lines > 0 {
-				break
-			}
-			lineNo++
-			line := r.buf[pos:lineEnd]
-			pos = next
-			if isBlank(line) {
-				continue
-			}
-			l, err := Classify(line)
-			if err != nil {
-				r.err = &Error{File: r.fileName(), Line: lineNo, Err: err}
-				return Batch{}, r.err
-			}
-			b.Lines++
-			if l.Kind == KindRemove {
-				b.Removes++
-			} else {
-				b.Inserts++
-			}
-			if next-r.start >= maxBytes {
-				break
-			}
-		}
-		if pos == r.start {
-			// Nothing complete in the buffer.
-			if r.srcEOF {
-				r.closeFile()
-				continue
-			}
-			if r.end-r.start > MaxLineSize {
-				r.err = &Error{File: r.fileName(), Line: r.lineNo + 1, Err: ErrLineTooLong}
-				return Batch{}, r.err
-			}
-			if !r.fill(2*(r.end-r.start) + readChunk) {
-				if r.err != nil {
-					return Batch{}, r.err
+		pos, lineNo := r.start, r.lineNo
+		full := false
+		for {
+			for pos < r.end {
+				var lineEnd, next int
+				if i := bytes.IndexByte(r.buf[pos:r.end], '\n'); i >= 0 {
+					lineEnd, next = pos+i, pos+i+1
+				} else if r.srcEOF {
+					lineEnd, next = r.end, r.end
+				} else {
+					break // incomplete line: needs more data
+				}
+				if next-r.start > maxBytes && b.Lines > 0 {
+					full = true
+					break
+				}
+				lineNo++
+				line := r.buf[pos:lineEnd]
+				pos = next
+				if !isBlank(line) {
+					l, err := Classify(line)
+					if err != nil {
+						r.err = &Error{File: r.fileName(), Line: lineNo, Err: err}
+						return Batch{}, r.err
+					}
+					b.Lines++
+					if l.Kind == KindRemove {
+						b.Removes++
+					} else {
+						b.Inserts++
+					}
+				}
+				if next-r.start >= maxBytes {
+					full = true
+					break
 				}
 			}
+			if full || r.srcEOF {
+				break
+			}
+			if r.end-pos > MaxLineSize {
+				r.err = &Error{File: r.fileName(), Line: lineNo + 1, Err: ErrLineTooLong}
+				return Batch{}, r.err
+			}
+			shift, ok := r.more()
+			pos -= shift
+			if !ok && r.err != nil {
+				return Batch{}, r.err
+			}
+		}
+		if pos == r.start { // end of this file
+			r.closeFile()
 			continue
 		}
 		data := r.buf[r.start:pos]

@@ -43,7 +43,7 @@ type ManifestFile struct {
 // ReadManifest reads dir/godump-manifest.json; (nil, nil) when absent.
 func ReadManifest(dir string) (*Manifest, error) {
 	p := filepath.Join(dir, ManifestFileName)
-	b, err := os.ReadFile(p)
+	b, err := readMetaFile(p)
 	if os.IsNotExist(err) {
 		return nil, nil
 	}

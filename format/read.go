@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -157,7 +158,7 @@ func OpenDatabase(dir string) (*Database, error) {
 	// ENCRYPTION
 	if files[EncryptionFileName] {
 		p := filepath.Join(dir, EncryptionFileName)
-		b, err := os.ReadFile(p)
+		b, err := readMetaFile(p)
 		if err != nil {
 			return nil, &Error{File: p, Err: err}
 		}
@@ -169,7 +170,7 @@ func OpenDatabase(dir string) (*Database, error) {
 	// dump.json
 	if files[DumpJSONFileName] {
 		p := filepath.Join(dir, DumpJSONFileName)
-		b, err := os.ReadFile(p)
+		b, err := readMetaFile(p)
 		if err != nil {
 			return nil, &Error{File: p, Err: err}
 		}
@@ -201,7 +202,7 @@ func OpenDatabase(dir string) (*Database, error) {
 		switch {
 		case strings.HasSuffix(n, ".view.json"):
 			p := filepath.Join(dir, n)
-			b, err := os.ReadFile(p)
+			b, err := readMetaFile(p)
 			if err != nil {
 				return nil, &Error{File: p, Err: err}
 			}
@@ -216,7 +217,7 @@ func OpenDatabase(dir string) (*Database, error) {
 			db.Views = append(db.Views, v)
 		case strings.HasSuffix(n, ".structure.json"):
 			p := filepath.Join(dir, n)
-			b, err := os.ReadFile(p)
+			b, err := readMetaFile(p)
 			if err != nil {
 				return nil, &Error{File: p, Err: err}
 			}
@@ -384,4 +385,26 @@ func fileError(path string, content []byte, err error) error {
 		line = lineAt(ue.Offset)
 	}
 	return &Error{File: path, Line: line, Err: err}
+}
+
+// maxMetaFile bounds the metadata files read whole (dump.json, structure,
+// view and manifest files): real ones are kilobytes; a hostile one must not
+// exhaust memory.
+const maxMetaFile = 64 << 20
+
+// readMetaFile reads a metadata file of at most maxMetaFile bytes.
+func readMetaFile(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxMetaFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxMetaFile {
+		return nil, fmt.Errorf("file larger than %d MiB", maxMetaFile>>20)
+	}
+	return b, nil
 }

@@ -182,3 +182,5 @@ func FuzzParseStructure(f *testing.F) {
 		}
 	})
 }
+
+func jsonValid(b []byte) bool { return json.Valid(b) }

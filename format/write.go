@@ -168,11 +168,16 @@ func (w *Writer) WriteStructure(name string, parameters json.RawMessage, indexes
 		return "", fmt.Errorf("write structure of %q: %w", name, ErrUnsafeName)
 	}
 	var p struct {
-		CID json.RawMessage `json:"cid"`
-		ID  json.RawMessage `json:"id"`
+		Name *string         `json:"name"`
+		CID  json.RawMessage `json:"cid"`
+		ID   json.RawMessage `json:"id"`
 	}
 	if len(parameters) == 0 || json.Unmarshal(parameters, &p) != nil {
 		return "", fmt.Errorf("write structure of %q: %w: parameters is not an object", name, ErrInvalidJSON)
+	}
+	if p.Name == nil || *p.Name != name {
+		// arangorestore takes the name from parameters.name.
+		return "", fmt.Errorf("write structure of %q: %w: parameters.name does not match", name, ErrNoName)
 	}
 	id, _ := jsonString(p.CID)
 	if id == "" {

@@ -187,7 +187,7 @@ func (c *Client) Create(ctx context.Context, o CreateOptions) (CreateResult, err
 	}
 	return CreateResult{Backup: Backup{
 		ID: resp.ID, DateTime: resp.CreationTime, SizeInBytes: resp.SizeInBytes, NrFiles: resp.NumberOfFiles,
-		NrDBServers: resp.NumberOfDBServers, PotentiallyInconsistent: resp.PotentiallyInconsistent, Available: true,
+		NrDBServers: resp.NumberOfDBServers, PotentiallyInconsistent: resp.PotentiallyInconsistent,
 	}, Took: took}, nil
 }
 
@@ -317,7 +317,16 @@ func (c *Client) Restore(ctx context.Context, id string, o RestoreOptions) (Rest
 	if err != nil {
 		return out, fmt.Errorf("hot backup restore %s: %w", id, err)
 	}
-	list, err := c.List(ctx, id)
+	// The server just came back: allow it a moment to answer everything.
+	var list []Backup
+	for attempt := 1; ; attempt++ {
+		list, err = c.List(ctx, id)
+		var ae *APIError
+		if err == nil || errors.As(err, &ae) && ae.Status != http.StatusServiceUnavailable || attempt == 5 || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 	if err != nil {
 		return out, fmt.Errorf("hot backup restore %s: verify after restart: %w", id, err)
 	}
@@ -363,10 +372,6 @@ func (c *Client) uptime(ctx context.Context) (float64, bool) {
 // waitRestart waits for the server to go away and come back. A cluster
 // answers the restore only when it is done, so it only has to be available.
 func (c *Client) waitRestart(ctx context.Context, o RestoreOptions, cluster bool, uptime0 float64, hasUptime bool) (bool, error) {
-	interval := c.PollInterval
-	if interval <= 0 || interval > 200*time.Millisecond {
-		interval = 200 * time.Millisecond // restarts can be short; look often
-	}
 	start := time.Now()
 	sawDown := false
 	for {
@@ -389,6 +394,11 @@ func (c *Client) waitRestart(ctx context.Context, o RestoreOptions, cluster bool
 		}
 		if time.Since(start) > o.MaxWaitForRestart {
 			return sawDown, fmt.Errorf("%w (waited %v; check the server's log)", ErrNotAvailable, o.MaxWaitForRestart)
+		}
+		// Restarts can be short: look often at first.
+		interval := 50 * time.Millisecond
+		if time.Since(start) > 2*time.Second {
+			interval = 200 * time.Millisecond
 		}
 		select {
 		case <-ctx.Done():

@@ -211,3 +211,33 @@ func TestNotSupported(t *testing.T) {
 		t.Fatal("501 must be ErrNotSupported")
 	}
 }
+
+func TestTransferStatusOnACluster(t *testing.T) {
+	var st TransferStatus
+	raw := `{"Timestamp":"t","BackupId":"b","DBServers":{
+		"PRMR-2":{"Status":"COMPLETED","Progress":{"Total":10,"Done":10}},
+		"PRMR-1":{"Status":"STARTED","Progress":{"Total":10,"Done":4}},
+		"PRMR-3":{"Status":"ACK"}}}`
+	if err := json.Unmarshal([]byte(raw), &st); err != nil {
+		t.Fatal(err)
+	}
+	st.Direction, st.ID = Upload, "7"
+	if st.Finished() || strings.Join(st.Servers(), ",") != "PRMR-1,PRMR-2,PRMR-3" || st.DBServers["PRMR-1"].Progress.Done != 4 {
+		t.Fatalf("%+v", st)
+	}
+	st.DBServers["PRMR-1"] = ServerTransfer{Status: StatusFailed, Error: 7005, ErrorMessage: "rclone failed"}
+	st.DBServers["PRMR-3"] = ServerTransfer{Status: StatusCompleted}
+	err := st.Err()
+	if !st.Finished() || !errors.Is(err, ErrTransferFailed) || !strings.Contains(err.Error(), "PRMR-1: error 7005: rclone failed") || strings.Contains(err.Error(), "PRMR-2") {
+		t.Fatalf("partial failure: %v", err)
+	}
+	for n := range st.DBServers {
+		st.DBServers[n] = ServerTransfer{Status: StatusCompleted}
+	}
+	if err := st.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if (TransferStatus{}).Finished() {
+		t.Fatal("a status without servers is not finished")
+	}
+}

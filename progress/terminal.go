@@ -23,7 +23,7 @@ type Terminal struct {
 
 // NewTerminal returns a Terminal reporter drawing on w.
 func NewTerminal(w io.Writer) *Terminal {
-	t := &Terminal{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(40)), w: w}
+	t := &Terminal{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(40), mpb.WithAutoRefresh()), w: w}
 	t.total = t.p.New(0, mpb.BarStyle(),
 		mpb.BarPriority(1<<30), // keep the total at the bottom
 		mpb.PrependDecorators(decor.Name("total", decor.WCSyncSpaceR),

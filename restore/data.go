@@ -193,8 +193,11 @@ type sentBatch struct {
 
 func (e *engine) sendBatch(ctx context.Context, db string, c *CollectionPlan, b sentBatch) error {
 	q := url.Values{"collection": {c.Target}, "force": {e.boolQ(e.opts.Force)}}
+	// No Content-Type header: the client then sends the body as it is (text/plain; under
+	// arangorestore's application/x-arango-dump the driver would JSON-encode the bytes). The
+	// server reads restore-data bodies as lines whatever the content type.
 	_, err := e.conn.Do(ctx, client.Request{Method: http.MethodPut, Path: "/_api/replication/restore-data", Database: db,
-		Query: q, Body: b.body, Header: map[string]string{"Content-Type": "application/x-arango-dump"}, Endpoint: c.Endpoint})
+		Query: q, Body: b.body, Endpoint: c.Endpoint})
 	if err != nil {
 		return fmt.Errorf("restore data of collection %q (db %q, file %s lines %d-%d): %w",
 			c.Target, db, b.file, b.firstLine, b.firstLine+max(b.lines-1, 0), err)

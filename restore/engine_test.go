@@ -275,3 +275,34 @@ func TestDataErrorKeepsProgress(t *testing.T) {
 		t.Errorf("resume sent good %d, bad %d", len(f.lines["good"]), len(f.lines["bad"]))
 	}
 }
+
+func TestManifestMissingAndTruncatedFiles(t *testing.T) {
+	dir := t.TempDir()
+	writeTestDump(t, dir, map[string]string{"a": `{"name":"a","type":2}`, "b": `{"name":"b","type":2}`},
+		map[string]string{"a": `{"_key":"1"}` + "\n", "b": `{"_key":"1"}` + "\n"}, nil)
+	name := func(c string) string {
+		sum := md5.Sum([]byte(c))
+		return c + "_" + hex.EncodeToString(sum[:]) + ".data.json"
+	}
+	man := fmt.Sprintf(`{"format":1,"tool":"godump","database":"src","complete":true,"files":[
+		{"name":%q,"collection":"a","part":-1,"size":13,"documents":1},
+		{"name":%q,"collection":"b","part":-1,"size":13,"documents":1}]}`, name("a"), name("b"))
+	if err := os.WriteFile(filepath.Join(dir, "godump-manifest.json"), []byte(man), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := DefaultOptions()
+	opts.InputDirectory = dir
+	if _, err := BuildPlan(opts); err != nil {
+		t.Fatalf("intact dump: %v", err)
+	}
+	os.Remove(filepath.Join(dir, name("b")))
+	_, err := BuildPlan(opts)
+	if err == nil || !strings.Contains(err.Error(), name("b")) || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("missing file: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, name("b")), []byte(`{"_k`), 0o644)
+	_, err = BuildPlan(opts)
+	if err == nil || !strings.Contains(err.Error(), name("b")) {
+		t.Errorf("truncated file: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -116,6 +117,9 @@ func BuildPlan(opts Options) (*Plan, error) {
 			}
 			found[c.Name] = true
 			cp, err := planCollection(c, opts)
+			if err == nil {
+				err = checkAgainstManifest(db, c)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("database %s: %w", db.Name, err)
 			}
@@ -291,3 +295,34 @@ func renameInView(def []byte, renames map[string]string) ([]byte, error) {
 
 // errNoData marks a collection job that has nothing to load.
 var errNoData = errors.New("no data")
+
+// checkAgainstManifest compares a collection's data files with godump's manifest, when the
+// dump has one: a file the manifest lists must exist with the recorded size (a missing or
+// truncated file is an error before anything is sent, not a silently smaller collection).
+func checkAgainstManifest(db *format.Database, c *format.Collection) error {
+	if db.Manifest == nil {
+		return nil
+	}
+	have := map[string]format.DataFile{}
+	for _, f := range c.DataFiles {
+		have[f.Name] = f
+	}
+	for _, mf := range db.Manifest.Files {
+		if mf.Collection != c.Name {
+			continue
+		}
+		path := filepath.Join(db.Dir, mf.Name)
+		f, ok := have[mf.Name]
+		if !ok {
+			return &format.Error{File: path, Err: fmt.Errorf("data file of collection %q listed in %s is missing", c.Name, format.ManifestFileName)}
+		}
+		st, err := os.Stat(f.Path)
+		if err != nil {
+			return &format.Error{File: f.Path, Err: err}
+		}
+		if mf.Size > 0 && st.Size() != mf.Size {
+			return &format.Error{File: f.Path, Err: fmt.Errorf("%w: %d bytes, %s says %d", format.ErrChecksum, st.Size(), format.ManifestFileName, mf.Size)}
+		}
+	}
+	return nil
+}

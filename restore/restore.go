@@ -9,6 +9,7 @@ package restore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -98,7 +99,6 @@ func (e *engine) warn(msg string) {
 	e.mu.Lock()
 	e.warnings = append(e.warnings, msg)
 	e.mu.Unlock()
-	e.rep.Log("warning: " + msg)
 	if e.opts.Log != nil {
 		e.opts.Log(msg)
 	}
@@ -115,6 +115,10 @@ func (e *engine) restoreDatabase(ctx context.Context, dp *DatabasePlan) (int, er
 	cf, err := loadContinueFile(dp.Source.Dir, e.opts.Continue)
 	if err != nil {
 		return 0, fmt.Errorf("database %s: %w", db, err)
+	}
+	if e.opts.DryRun {
+		cf.disabled = true // a dry run neither writes nor removes the progress file
+		e.dryRunChecks(ctx, dp)
 	}
 	e.assignEndpoints(dp)
 	docsExpected := int64(0)
@@ -204,8 +208,10 @@ func (e *engine) restoreDatabase(ctx context.Context, dp *DatabasePlan) (int, er
 	if len(errs) > 0 {
 		return len(dp.Collections), errors.Join(errs...)
 	}
-	if err := cf.remove(); err != nil {
-		e.warn(err.Error())
+	if !e.opts.DryRun {
+		if err := cf.remove(); err != nil {
+			e.warn(err.Error())
+		}
 	}
 	return len(dp.Collections), nil
 }
@@ -243,8 +249,13 @@ func (e *engine) ensureDatabase(ctx context.Context, dp *DatabasePlan) error {
 			if props.ReplicationFactor != nil {
 				o["replicationFactor"] = props.ReplicationFactor
 			}
-			if v, ok := e.opts.ReplicationFactor.For("x"); ok && e.opts.ReplicationFactor.All != "" {
-				o["replicationFactor"] = v
+			if all := e.opts.ReplicationFactor.All; all != "" {
+				// The global --replication-factor applies to the new database too.
+				if n, err := strconv.Atoi(all); err == nil {
+					o["replicationFactor"] = n
+				} else {
+					o["replicationFactor"] = all
+				}
 			}
 			if props.WriteConcern != nil {
 				o["writeConcern"] = props.WriteConcern
@@ -274,7 +285,7 @@ func (e *engine) createCollection(ctx context.Context, db string, c *CollectionP
 		"ignoreDistributeShardsLikeErrors": {e.boolQ(e.opts.IgnoreDistributeShardsLikeErrors)},
 	}
 	_, err := e.conn.Do(ctx, client.Request{Method: http.MethodPut, Path: "/_api/replication/restore-collection",
-		Database: db, Query: q, Body: c.Structure, Header: map[string]string{"Content-Type": "application/json"}, Endpoint: c.Endpoint})
+		Database: db, Query: q, JSON: json.RawMessage(c.Structure), Endpoint: c.Endpoint})
 	if err != nil {
 		if !e.opts.Overwrite && client.IsErrorNum(err, 1207) {
 			// --overwrite false: an existing collection is used as it is.
@@ -298,8 +309,7 @@ func (e *engine) restoreIndexes(ctx context.Context, db string, c *CollectionPla
 		return nil
 	}
 	_, err := e.conn.Do(ctx, client.Request{Method: http.MethodPut, Path: "/_api/replication/restore-indexes",
-		Database: db, Query: url.Values{"force": {e.boolQ(e.opts.Force)}}, Body: c.Structure,
-		Header: map[string]string{"Content-Type": "application/json"}, Endpoint: c.Endpoint})
+		Database: db, Query: url.Values{"force": {e.boolQ(e.opts.Force)}}, JSON: json.RawMessage(c.Structure), Endpoint: c.Endpoint})
 	if err != nil {
 		return fmt.Errorf("create indexes of collection %q (db %q, file %s): %w", c.Target, db, c.Source.StructureFile, err)
 	}
@@ -321,7 +331,7 @@ func (e *engine) restoreViews(ctx context.Context, dp *DatabasePlan, typ, marker
 		}
 		q := url.Values{"overwrite": {e.boolQ(e.opts.Overwrite)}, "force": {e.boolQ(e.opts.Force)}}
 		_, err := e.conn.Do(ctx, client.Request{Method: http.MethodPut, Path: "/_api/replication/restore-view",
-			Database: dp.Target, Query: q, Body: v.Definition, Header: map[string]string{"Content-Type": "application/json"}})
+			Database: dp.Target, Query: q, JSON: json.RawMessage(v.Definition)})
 		if err != nil {
 			if !e.opts.Overwrite && client.IsErrorNum(err, 1207) {
 				continue
@@ -423,4 +433,23 @@ func (e *engine) collectionJob(ctx context.Context, db string, c *CollectionPlan
 func isBadInput(err error) bool {
 	var fe *format.Error
 	return errors.As(err, &fe)
+}
+
+// dryRunChecks reports what a restore would change on the server: collections that exist
+// and would be replaced (or kept, with --overwrite false).
+func (e *engine) dryRunChecks(ctx context.Context, dp *DatabasePlan) {
+	for _, c := range dp.Collections {
+		err := e.conn.DoJSON(ctx, client.Request{Method: http.MethodGet, Path: "/_api/collection/" + url.PathEscape(c.Target), Database: dp.Target}, nil)
+		if err != nil {
+			continue
+		}
+		switch {
+		case !e.opts.CreateCollection:
+			e.rep.Log(fmt.Sprintf("dry run: db %s: collection %s exists; data would be added to it", dp.Target, c.Target))
+		case e.opts.Overwrite:
+			e.warn(fmt.Sprintf("dry run: db %s: collection %s exists and would be replaced (--overwrite true)", dp.Target, c.Target))
+		default:
+			e.warn(fmt.Sprintf("dry run: db %s: collection %s exists and would be kept as it is (--overwrite false)", dp.Target, c.Target))
+		}
+	}
 }

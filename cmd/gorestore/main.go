@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -21,17 +22,24 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// Exit codes.
+// Exit codes, as godump's plus one for damaged input.
 const (
-	exitOK          = 0
-	exitFailed      = 1   // the restore failed (server error, partial restore)
-	exitUsage       = 2   // invalid options
-	exitBadInput    = 3   // the dump is damaged or hostile (file and line are printed)
-	exitAuth        = 4   // authentication or permission failure
-	exitInterrupted = 130 // SIGINT/SIGTERM
+	exitOK          = 0 // everything restored
+	exitFailed      = 1 // the restore failed (server error); continue.json tells what is done
+	exitUsage       = 2 // bad options or arguments
+	exitInterrupted = 3 // stopped by SIGINT/SIGTERM; resume with --continue
+	exitBadInput    = 4 // the dump is damaged or hostile (the error names file and line)
 )
 
+const exitCodesHelp = `Exit codes:
+  0  everything was restored
+  1  the restore failed (continue.json in the dump directory records what is done)
+  2  bad options or arguments
+  3  interrupted by SIGINT/SIGTERM (resume with --continue; a second signal exits at once)
+  4  the dump is damaged (corrupt gzip, invalid line, missing file): the error names file and line`
+
 func main() {
+	tuneGC()
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -59,7 +67,7 @@ func run(ctx context.Context, args []string) int {
 	fs := pflag.NewFlagSet("gorestore", pflag.ContinueOnError)
 	fs.SortFlags = false
 	fs.Usage = func() {
-		fmt.Fprintf(os.Stderr, "Usage: gorestore [options] [input-directory]\n       gorestore hotbackup|physical ...\n\nOptions:\n%s", fs.FlagUsages())
+		fmt.Fprintf(os.Stdout, "Usage: gorestore [options] [input-directory]\n       gorestore hotbackup <command> [options]\n       gorestore physical <command> [options]\n\nRestores a dump made by arangodump or godump into ArangoDB (options as arangorestore's).\n\nOptions:\n%s\n%s\n", fs.FlagUsages(), exitCodesHelp)
 	}
 	copts := client.DefaultOptions()
 	opts := restore.DefaultOptions()
@@ -172,6 +180,11 @@ func run(ctx context.Context, args []string) int {
 	}
 
 	rep := progress.New(showProgress && !opts.DryRun, os.Stderr, 5*time.Second)
+	if showProgress && !opts.DryRun {
+		opts.Log = func(msg string) { rep.Log("warning: " + msg) }
+	} else {
+		opts.Log = func(msg string) { fmt.Fprintln(os.Stderr, "gorestore: warning:", msg) }
+	}
 	sum, err := restore.Execute(ctx, conn, plan, opts, rep, start)
 	rep.Close()
 	if sum != nil {
@@ -223,8 +236,18 @@ func fail(err error) int {
 		return exitInterrupted
 	case errors.As(err, &fe):
 		return exitBadInput
-	case client.IsUnauthorized(err) || client.IsStatus(err, 403):
-		return exitAuth
 	}
 	return exitFailed
+}
+
+// tuneGC keeps the heap close to the data in flight: a restore allocates a send buffer per
+// batch and little else, so the default GOGC=100 would let the heap double the batches in
+// flight before collecting. The environment (GOGC, GOMEMLIMIT) wins.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(160 << 20) // soft: the GC works harder near it, never fails
+	}
 }

@@ -113,6 +113,12 @@ func runHot(ctx context.Context, prog string, ops []string, args []string, s *IO
 	cliflag.BoolVar(fs, &o.abort, "abort", false, "upload/download: with --status-id, abort the transfer")
 	cliflag.BoolVar(fs, &o.json, "json", false, "print results as JSON (list, create, upload/download status)")
 	client.AddFlags(fs, &o.conn)
+	// Offer only the options of the operations this command has.
+	for name, allowed := range hotOptionOps {
+		if !slices.ContainsFunc(allowed, func(op string) bool { return slices.Contains(ops, op) }) {
+			_ = fs.MarkHidden(name)
+		}
+	}
 	if err := cliflag.Parse(fs, args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return err
@@ -310,7 +316,11 @@ func hotTransfer(ctx context.Context, prog string, hb *hotbackup.Client, dir hot
 	if err != nil {
 		return err
 	}
-	s.errorf("%s of backup '%s' to/from %s started; status id %s\n", titled(dir), o.identifier, o.remotePath, id)
+	where := "to"
+	if dir == hotbackup.Download {
+		where = "from"
+	}
+	s.errorf("%s of backup '%s' %s %s started; status id %s\n", titled(dir), o.identifier, where, o.remotePath, id)
 	last := map[string]string{}
 	report := func(st hotbackup.TransferStatus) {
 		for _, name := range st.Servers() {

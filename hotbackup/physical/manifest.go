@@ -135,6 +135,11 @@ func ReadManifest(dir string) (*Manifest, error) {
 		}
 		return nil, fmt.Errorf("read %s: %w", file, err)
 	}
+	return ParseManifest(file, data)
+}
+
+// ParseManifest decodes and checks a manifest read from file (named in errors).
+func ParseManifest(file string, data []byte) (*Manifest, error) {
 	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("%s: %w: %v", file, ErrBadManifest, err)
@@ -150,13 +155,22 @@ func ReadManifest(dir string) (*Manifest, error) {
 			return nil, fmt.Errorf("%s: %w: data directory %d has unsafe dir %q", file, ErrBadManifest, i, d.Dir)
 		}
 		files := map[string]bool{}
-		for _, e := range d.Entries {
+		seen := map[string]string{} // path -> type
+		for k, e := range d.Entries {
 			bad := ""
 			switch {
 			case !safeRel(e.Path):
 				bad = "unsafe path"
-			case e.Path == "." && e.Type != TypeDir:
-				bad = "root is not a directory"
+			case k == 0 && (e.Path != "." || e.Type != TypeDir):
+				bad = "the first entry must be the root directory \".\""
+			case k > 0 && e.Path == ".":
+				bad = "root listed twice"
+			case seen[e.Path] != "":
+				bad = "listed twice"
+			case k > 0 && seen[path.Dir(e.Path)] != TypeDir:
+				// Every entry lies in a directory listed before it: nothing may
+				// be written through a symlink (or outside the target).
+				bad = "its parent is not a directory listed before it"
 			case e.Type == TypeFile:
 				if len(e.SHA256) != 64 || e.Size < 0 {
 					bad = "file without sha256 or size"
@@ -182,6 +196,7 @@ func ReadManifest(dir string) (*Manifest, error) {
 			if bad != "" {
 				return nil, fmt.Errorf("%s: %w: data directory %d, entry %q: %s", file, ErrBadManifest, i, e.Path, bad)
 			}
+			seen[e.Path] = e.Type
 		}
 	}
 	return &m, nil

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -412,6 +413,11 @@ func TestHostileManifest(t *testing.T) {
 		"dangling link": {{Path: ".", Type: TypeDir, Mode: "0700"}, {Path: "x", Type: TypeHardlink, LinkTo: "nope"}},
 		"bad mode":      {{Path: ".", Type: TypeDir, Mode: "99"}},
 		"no checksum":   {{Path: ".", Type: TypeDir, Mode: "0700"}, {Path: "f", Type: TypeFile, Mode: "0600"}},
+		"through symlink": {{Path: ".", Type: TypeDir, Mode: "0700"}, {Path: "etc", Type: TypeSymlink, Target: "/etc"},
+			{Path: "etc/passwd", Type: TypeFile, Mode: "0600", SHA256: strings.Repeat("a", 64)}},
+		"parent missing": {{Path: ".", Type: TypeDir, Mode: "0700"}, {Path: "a/b", Type: TypeDir, Mode: "0700"}},
+		"twice":          {{Path: ".", Type: TypeDir, Mode: "0700"}, {Path: "a", Type: TypeDir, Mode: "0700"}, {Path: "a", Type: TypeSymlink, Target: "/"}},
+		"no root":        {{Path: "a", Type: TypeDir, Mode: "0700"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -426,4 +432,36 @@ func TestHostileManifest(t *testing.T) {
 	if _, err := ReadManifest(t.TempDir()); !errors.Is(err, ErrBadManifest) || !strings.Contains(err.Error(), "interrupted") {
 		t.Fatalf("no manifest: %v", err)
 	}
+}
+
+// FuzzReadManifest: whatever a manifest holds, an accepted one only names
+// paths inside its data directory, each below a directory listed before it.
+func FuzzReadManifest(f *testing.F) {
+	good, _ := json.Marshal(Manifest{Format: Format, FormatVersion: FormatVersion, DataDirs: []DataDir{{Dir: "datadir-0", Entries: []Entry{
+		{Path: ".", Type: TypeDir, Mode: "0700"}, {Path: "a", Type: TypeDir, Mode: "0755"},
+		{Path: "a/f", Type: TypeFile, Mode: "0644", Size: 3, SHA256: strings.Repeat("0", 64)},
+		{Path: "a/g", Type: TypeHardlink, LinkTo: "a/f"}, {Path: "l", Type: TypeSymlink, Target: "a/f"}}}}})
+	f.Add(good)
+	f.Add([]byte(`{"format":"godump-physical-backup","formatVersion":1,"dataDirs":[{"dir":"../x","entries":[]}]}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := ParseManifest("fuzz.json", data)
+		if err != nil {
+			return
+		}
+		for _, d := range m.DataDirs {
+			if !filepath.IsLocal(filepath.FromSlash(d.Dir)) {
+				t.Fatalf("accepted data directory %q", d.Dir)
+			}
+			dirs := map[string]bool{}
+			for _, e := range d.Entries {
+				if e.Path != "." && (!filepath.IsLocal(filepath.FromSlash(e.Path)) || !dirs[path.Dir(e.Path)]) {
+					t.Fatalf("accepted entry %q", e.Path)
+				}
+				if e.Type == TypeDir {
+					dirs[e.Path] = true
+				}
+			}
+		}
+	})
 }

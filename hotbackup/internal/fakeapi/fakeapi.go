@@ -188,4 +188,3 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, 400, 601, "superfluous URL suffices")
 	}
 }
-

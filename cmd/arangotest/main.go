@@ -1,0 +1,87 @@
+// Command arangotest runs the in-memory ArangoDB-compatible test server in the foreground until
+// SIGINT or SIGTERM. The first line on stdout is "arangotest listening on http://127.0.0.1:PORT".
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/pflag"
+
+	"github.com/arangobackup/godump/arangotest"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	fs := pflag.NewFlagSet("arangotest", pflag.ContinueOnError)
+	port := fs.Int("port", 8529, "TCP port to listen on (127.0.0.1); 0 picks a free port")
+	version := fs.String("version", "3.12.4", "server version to report, e.g. 3.11.14 (3.11 has no /_api/dump)")
+	license := fs.String("license", "enterprise", "license to report: enterprise or community")
+	auth := fs.String("auth", "", "enable authentication with USER:PASSWORD (root is always a user); empty = no authentication")
+	jwtSecret := fs.String("jwt-secret", "", "secret for the JWTs handed out by /_open/auth (default random)")
+	seed := fs.String("seed", "", "load sample data: \"demo\" creates the database demo")
+	faultSeed := fs.Int64("fault-seed", 0, "seed of the probabilistic fault injection rules")
+	cluster := fs.Bool("cluster", false, "run a cluster: Coordinators on --port, --port+1, ... over shared state (default false)")
+	coordinators := fs.Int("coordinators", 1, "number of Coordinators with --cluster")
+	dbservers := fs.Int("dbservers", 2, "number of DB-Servers owning shards with --cluster")
+	if err := fs.Parse(args); err != nil {
+		if err == pflag.ErrHelp {
+			return 0
+		}
+		fmt.Fprintln(os.Stderr, "arangotest:", err)
+		return 2
+	}
+	opts := arangotest.Options{
+		Version:   *version,
+		License:   *license,
+		JWTSecret: *jwtSecret,
+		FaultSeed: *faultSeed,
+		Addr:      "127.0.0.1:" + strconv.Itoa(*port),
+	}
+	if *auth != "" {
+		user, pass, ok := strings.Cut(*auth, ":")
+		if !ok || user == "" {
+			fmt.Fprintln(os.Stderr, "arangotest: --auth wants USER:PASSWORD")
+			return 2
+		}
+		opts.Users = map[string]string{user: pass}
+	}
+	if *seed != "" && *seed != "demo" {
+		fmt.Fprintf(os.Stderr, "arangotest: --seed %q: only \"demo\" is known\n", *seed)
+		return 2
+	}
+	if *cluster {
+		return runCluster(opts, *coordinators, *dbservers, *seed)
+	}
+	srv, err := arangotest.NewServer(opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "arangotest:", err)
+		return 1
+	}
+	defer srv.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *seed == "demo" {
+		if err := srv.SeedDemo(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "arangotest: seed demo:", err)
+			return 1
+		}
+	}
+	fmt.Printf("arangotest listening on %s\n", srv.Endpoint())
+	os.Stdout.Sync()
+	<-ctx.Done()
+	stop()
+	if err := srv.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "arangotest: close:", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,264 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/arangobackup/godump/arangotest"
+	"github.com/klauspost/pgzip"
+)
+
+// BenchmarkRestore measures gorestore on a generated data set of BENCH_BYTES bytes
+// (default 64 MiB; `make bench` sets 1 GiB) against arangotest:
+//   - throughput (MB/s of uncompressed data, documents/s) with --threads 1 and 2,
+//   - peak RSS of the gorestore process,
+//   - the floor: the same 8 MiB batches sent by a minimal HTTP client (2 in flight),
+//   - the ratio of restore time (2 threads) to godump time for the same data.
+//
+// Run: GODUMP_BIN=$PWD/bin go test -run '^$' -bench BenchmarkRestore -benchtime 1x ./e2e/
+func BenchmarkRestore(b *testing.B) {
+	size := int64(64 << 20)
+	if s := os.Getenv("BENCH_BYTES"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			b.Fatalf("BENCH_BYTES=%q: %v", s, err)
+		}
+		size = n
+	}
+	dir := filepath.Join(b.TempDir(), "dump")
+	docs, raw := rsBenchGenerate(b, dir, size)
+	mb := float64(raw) / (1 << 20)
+	b.Logf("data set: %d documents, %.1f MiB uncompressed, in %s", docs, mb, dir)
+
+	for i := 0; i < b.N; i++ {
+		// The floor: a minimal client sending the same batches.
+		floor := rsBenchFloor(b, dir)
+		b.ReportMetric(mb/floor.Seconds(), "floor_MB/s")
+
+		var restore2 time.Duration
+		for _, threads := range []int{1, 2} {
+			tg := newTarget(b, arangotest.Options{})
+			db := fmt.Sprintf("bench%d", threads)
+			start := time.Now()
+			res, rss := rsRunMeasured(b, "gorestore", append(tg.serverArgs(db), dir, "--create-database", "true", "--threads", strconv.Itoa(threads), "--progress", "false")...)
+			d := time.Since(start)
+			if res.Code != 0 {
+				b.Fatalf("gorestore: %s", res)
+			}
+			b.ReportMetric(mb/d.Seconds(), fmt.Sprintf("restore_t%d_MB/s", threads))
+			b.ReportMetric(float64(docs)/d.Seconds(), fmt.Sprintf("restore_t%d_docs/s", threads))
+			b.ReportMetric(float64(rss)/(1<<20), fmt.Sprintf("restore_t%d_peakRSS_MB", threads))
+			b.Logf("gorestore --threads %d: %s (%.1f MB/s, floor %s), peak RSS %.0f MiB", threads, d.Round(time.Millisecond), mb/d.Seconds(), floor.Round(time.Millisecond), float64(rss)/(1<<20))
+			if threads == 2 {
+				restore2 = d
+				b.ReportMetric(d.Seconds()/floor.Seconds(), "restore/floor")
+				// Dump the restored data with godump: restore time / dump time.
+				out := filepath.Join(b.TempDir(), "redump")
+				start = time.Now()
+				dres, _ := rsRunMeasured(b, "godump", append(tg.serverArgs(db), "--output-directory", out, "--threads", "2", "--progress", "false")...)
+				dd := time.Since(start)
+				if dres.Code != 0 {
+					b.Logf("godump failed, no restore/dump ratio: %s", dres)
+				} else {
+					b.ReportMetric(restore2.Seconds()/dd.Seconds(), "restore/dump")
+					b.Logf("godump --threads 2: %s; restore/dump = %.2f", dd.Round(time.Millisecond), restore2.Seconds()/dd.Seconds())
+				}
+			}
+			if tg.Server != nil {
+				tg.Server.Close()
+			}
+		}
+	}
+}
+
+// rsBenchGenerate writes a gzipped 3.12-style dump of about size uncompressed bytes: one
+// large collection (60%), two medium ones and an edge collection. It returns the document
+// count and the uncompressed size.
+func rsBenchGenerate(b *testing.B, dir string, size int64) (int64, int64) {
+	b.Helper()
+	must(b, os.MkdirAll(dir, 0o755), "mkdir")
+	os.WriteFile(filepath.Join(dir, "ENCRYPTION"), []byte("none"), 0o644)
+	os.WriteFile(filepath.Join(dir, "dump.json"), []byte(`{"database":"bench","lastTickAtDumpStart":"1","useEnvelope":false,"properties":{"id":"1","name":"bench","isSystem":false}}`), 0o644)
+	parts := []struct {
+		name  string
+		typ   int
+		share float64
+	}{{"events", 2, 0.6}, {"users", 2, 0.15}, {"items", 2, 0.15}, {"links", 3, 0.10}}
+	var docs, raw int64
+	for _, p := range parts {
+		sum := md5.Sum([]byte(p.name))
+		base := p.name + "_" + hex.EncodeToString(sum[:])
+		st, _ := json.Marshal(Doc{"indexes": []Doc{{"type": "persistent", "fields": []string{"n"}, "name": "byN", "unique": false, "sparse": false}},
+			"parameters": Doc{"name": p.name, "type": p.typ, "keyOptions": Doc{"type": "traditional", "allowUserKeys": true}, "numberOfShards": 1, "replicationFactor": 1}})
+		must(b, os.WriteFile(filepath.Join(dir, base+".structure.json"), st, 0o644), "structure")
+		f, err := os.Create(filepath.Join(dir, base+".data.json.gz"))
+		must(b, err, "create")
+		zw := pgzip.NewWriter(f)
+		w := bufio.NewWriterSize(zw, 1<<20)
+		target := int64(float64(size) * p.share)
+		var line []byte
+		for i, n := 0, int64(0); n < target; i++ {
+			line = line[:0]
+			line = append(line, `{"_key":"`...)
+			line = strconv.AppendInt(line, int64(i), 10)
+			line = append(line, `","_id":"`...)
+			line = append(line, p.name...)
+			line = append(line, '/')
+			line = strconv.AppendInt(line, int64(i), 10)
+			line = append(line, `","_rev":"_h`...)
+			line = strconv.AppendInt(line, int64(i*7919), 36)
+			line = append(line, `---"`...)
+			if p.typ == 3 {
+				line = append(line, `,"_from":"users/`...)
+				line = strconv.AppendInt(line, int64(i%1000), 10)
+				line = append(line, `","_to":"items/`...)
+				line = strconv.AppendInt(line, int64((i*31)%1000), 10)
+				line = append(line, '"')
+			}
+			line = append(line, `,"n":`...)
+			line = strconv.AppendInt(line, int64(i%977), 10)
+			line = append(line, `,"name":"name `...)
+			line = strconv.AppendInt(line, int64(i), 16)
+			line = append(line, `","score":`...)
+			line = strconv.AppendFloat(line, float64(i%10000)/7.0, 'g', -1, 64)
+			line = append(line, `,"tags":["alpha","beta","gamma"],"text":"`...)
+			line = append(line, strings.Repeat("lorem ipsum dolor sit amet ", 8+i%8)...)
+			line = append(line, `"}`+"\n"...)
+			w.Write(line)
+			n += int64(len(line))
+			raw += int64(len(line))
+			docs++
+		}
+		must(b, w.Flush(), "flush")
+		must(b, zw.Close(), "gzip close")
+		must(b, f.Close(), "close")
+	}
+	return docs, raw
+}
+
+// rsRunMeasured runs a tool and returns its result and peak RSS in bytes.
+func rsRunMeasured(b *testing.B, name string, args ...string) (result, int64) {
+	b.Helper()
+	cmd := toolCommand(context.Background(), name, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	res := result{Stdout: stdout.String(), Stderr: stderr.String()}
+	if err != nil {
+		res.Code = -1
+		if cmd.ProcessState != nil {
+			res.Code = cmd.ProcessState.ExitCode()
+		}
+	}
+	var rss int64
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			rss = ru.Maxrss * 1024 // KiB on Linux
+		}
+	}
+	return res, rss
+}
+
+// rsBenchFloor sends the dump's data to a fresh arangotest as a minimal client would:
+// collections created, then every file cut into 8 MiB batches at line boundaries and sent
+// to restore-data, two requests in flight. Its time is the floor for gorestore.
+func rsBenchFloor(b *testing.B, dir string) time.Duration {
+	b.Helper()
+	tg := newTarget(b, arangotest.Options{})
+	defer func() {
+		if tg.Server != nil {
+			tg.Server.Close()
+		}
+	}()
+	db := "floor"
+	tg.createDatabase(b, db)
+	structs, _ := filepath.Glob(filepath.Join(dir, "*.structure.json"))
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}}
+	put := func(path string, body []byte) {
+		req, _ := http.NewRequest(http.MethodPut, tg.Endpoint+"/_db/"+db+path, bytes.NewReader(body))
+		if tg.Password != "" || tg.Username != "" {
+			req.SetBasicAuth(tg.Username, tg.Password)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			b.Fatalf("floor %s: %v", path, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("floor %s: HTTP %d", path, resp.StatusCode)
+		}
+	}
+	start := time.Now()
+	type job struct {
+		coll string
+		data []byte
+	}
+	jobs := make(chan job, 2)
+	var wg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				put("/_api/replication/restore-data?collection="+j.coll, j.data)
+			}
+		}()
+	}
+	for _, s := range structs {
+		st, _ := os.ReadFile(s)
+		put("/_api/replication/restore-collection?overwrite=true", st)
+		put("/_api/replication/restore-indexes", st) // gorestore builds them too
+		base := strings.TrimSuffix(filepath.Base(s), ".structure.json")
+		coll := base[:strings.LastIndexByte(base, '_')]
+		f, err := os.Open(filepath.Join(dir, base+".data.json.gz"))
+		if err != nil {
+			continue
+		}
+		zr, err := pgzip.NewReader(f)
+		must(b, err, "gunzip")
+		var rest []byte
+		buf := make([]byte, 1<<20)
+		batch := make([]byte, 0, 9<<20)
+		for {
+			n, err := zr.Read(buf)
+			batch = append(batch, buf[:n]...)
+			if len(batch) >= 8<<20 || err != nil {
+				cut := bytes.LastIndexByte(batch, '\n') + 1
+				if err != nil {
+					cut = len(batch)
+				}
+				if cut > 0 {
+					send := make([]byte, cut)
+					copy(send, batch[:cut])
+					jobs <- job{coll, send}
+				}
+				rest = append(rest[:0], batch[cut:]...)
+				batch = append(batch[:0], rest...)
+			}
+			if err != nil {
+				break
+			}
+		}
+		zr.Close()
+		f.Close()
+	}
+	close(jobs)
+	wg.Wait()
+	return time.Since(start)
+}
