@@ -24,8 +24,8 @@ type shardRef struct {
 	Leader string // DB-Server holding the shard's leader ("" on a single server)
 }
 
-// bufPool recycles batch buffers; a running job holds at most three (one being fetched,
-// one queued, one being written).
+// bufPool recycles batch buffers; a running job holds at most two (one being written, one
+// being fetched).
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func getBuf() *bytes.Buffer { b := bufPool.Get().(*bytes.Buffer); b.Reset(); return b }
@@ -46,11 +46,12 @@ var errResent = errors.New("connection dropped and the request was sent again; t
 type fetchFunc func(ctx context.Context) (*bytes.Buffer, error)
 
 // pipeline fetches batches and hands them to emit in order, fetching the next batch while
-// the previous one is compressed and written.
+// the previous one is compressed and written. The channel is unbuffered: a job holds at
+// most two batches (one being written, one fetched ahead).
 func pipeline(ctx context.Context, fetch fetchFunc, emit func([]byte) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ch := make(chan *bytes.Buffer, 1)
+	ch := make(chan *bytes.Buffer)
 	errc := make(chan error, 1)
 	go func() {
 		defer close(ch)
@@ -93,15 +94,23 @@ func pipeline(ctx context.Context, fetch fetchFunc, emit func([]byte) error) err
 	}
 }
 
-// readBody reads a streamed response body into a pooled buffer. A failure while reading
-// is a transport error (retryable): the response was cut.
-func readBody(body io.ReadCloser, what string, sizeHint int) (*bytes.Buffer, error) {
+// readBody reads a streamed response body into a pooled buffer, sized from
+// Content-Length when the server sends one (no growth by doubling, no garbage). A failure
+// while reading is a transport error (retryable): the response was cut.
+func readBody(body io.ReadCloser, what string, header http.Header) (*bytes.Buffer, error) {
 	defer body.Close()
 	b := getBuf()
-	if sizeHint > 0 && b.Cap() < sizeHint {
-		b.Grow(sizeHint)
-	}
-	if _, err := b.ReadFrom(body); err != nil {
+	cl, err := strconv.ParseInt(header.Get("Content-Length"), 10, 64)
+	if err == nil && cl >= 0 && cl < 1<<31 {
+		b.Grow(int(cl))
+		dst := b.AvailableBuffer()[:cl]
+		n, err := io.ReadFull(body, dst)
+		if err != nil {
+			putBuf(b)
+			return nil, &client.TransportError{What: what, Err: fmt.Errorf("read %d of %d bytes: %w", n, cl, err)}
+		}
+		b.Write(dst)
+	} else if _, err := b.ReadFrom(body); err != nil {
 		putBuf(b)
 		return nil, &client.TransportError{What: what, Err: err}
 	}
@@ -215,7 +224,7 @@ func (e *engine) parallelShard(ctx context.Context, db, coll string, s shardRef,
 				body.Close()
 				return fmt.Errorf("%s: server sent a batch of shard %s, expected %s", what, got, s.ID)
 			}
-			b, err := readBody(body, what, int(e.opts.requestBatchSize()/4))
+			b, err := readBody(body, what, resp.Header)
 			if err != nil {
 				return err
 			}
@@ -333,7 +342,7 @@ func (e *engine) classicShard(ctx context.Context, db, coll, batchID string, s s
 				body.Close()
 				return fmt.Errorf("%s: unexpected content type %q", what, ct)
 			}
-			b, err := readBody(body, what, int(chunk))
+			b, err := readBody(body, what, resp.Header)
 			if err != nil {
 				return err
 			}

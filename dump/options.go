@@ -45,7 +45,7 @@ type Options struct {
 
 	// MaxBatchMemory caps the batch size asked from the server, because one batch per
 	// running job is held in memory (so that a failed transfer can be re-fetched without
-	// writing anything twice). Bytes; 0 means 16 MiB.
+	// writing anything twice). Bytes; 0 means 8 MiB.
 	MaxBatchMemory uint64
 
 	// RequestTimeout bounds one request including its body (--server.request-timeout);
@@ -63,7 +63,7 @@ const (
 	maxChunkSize        = 96 << 20
 	minDocsPerBatch     = 100
 	maxDocsPerBatch     = 100000
-	defaultBatchMemory  = 16 << 20
+	defaultBatchMemory  = 8 << 20
 	defaultInitialBatch = 8 << 20
 	defaultBatchSize    = 64 << 20
 )

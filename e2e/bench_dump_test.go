@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -30,6 +30,11 @@ import (
 // file without processing, and pgzip compressing the same bytes.
 func BenchmarkDump(b *testing.B) {
 	env := benchSetup(b)
+	fetcher := buildFetcher(b)
+	// warm the server up (its first dump of a collection is slower) before measuring anything
+	if out, err := exec.Command(fetcher, env.tg.Endpoint+"/_db/"+env.db, b.TempDir(), "2", strings.Join(env.colls, ","), "nosync").CombinedOutput(); err != nil {
+		b.Fatalf("warm-up fetch: %v\n%s", err, out)
+	}
 	for _, compress := range []bool{false, true} {
 		for _, threads := range []int{1, 2} {
 			name := fmt.Sprintf("godump/compress=%v/threads=%d", compress, threads)
@@ -40,45 +45,56 @@ func BenchmarkDump(b *testing.B) {
 						"--server.database", env.db, "--output-directory", dir, "--progress", "false",
 						"--threads", strconv.Itoa(threads), "--compress-output", strconv.FormatBool(compress)}
 					cmd := toolCommand(context.Background(), "godump", args...)
-					var stderr bytes.Buffer
-					cmd.Stderr = &stderr
-					start := time.Now()
-					if err := cmd.Run(); err != nil {
-						b.Fatalf("godump: %v\n%s", err, stderr.String())
-					}
-					el := time.Since(start).Seconds()
-					rss := float64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) / 1024 // KiB -> MiB
+					el, hwm, maxrss, cpu, out := runMeasured(b, cmd)
 					b.ReportMetric(float64(env.bytes)/1e6/el, "MB/s")
 					b.ReportMetric(float64(env.docs)/el, "docs/s")
-					b.ReportMetric(rss, "peakRSS_MiB")
+					b.ReportMetric(hwm, "peakRSS_MiB")
 					b.ReportMetric(dirBytes(dir)/1e6, "out_MB")
-					fmt.Fprintf(os.Stderr, "%-34s %8.1f MB/s %10.0f docs/s  peak RSS %6.1f MiB  (%.0f MB in %.2fs)\n", name, float64(env.bytes)/1e6/el, float64(env.docs)/el, rss, float64(env.bytes)/1e6, el)
+					b.ReportMetric(cpu, "cpu_s")
+					if got := dirBytes(dir); got < float64(env.bytes)/20 {
+						b.Fatalf("dump holds %.0f bytes for %d bytes of data:\n%s", got, env.bytes, out)
+					}
+					fmt.Fprintf(os.Stderr, "%-34s %8.1f MB/s %10.0f docs/s  peak RSS %6.1f MiB (rusage Maxrss %6.1f MiB)  %.0f MB in %.2fs, cpu %.2fs -> %.0f MB\n",
+						name, float64(env.bytes)/1e6/el, float64(env.docs)/el, hwm, maxrss, float64(env.bytes)/1e6, el, cpu, dirBytes(dir)/1e6)
 				}
 			})
 		}
 	}
-	for _, threads := range []int{1, 2} {
+	for _, floor := range []struct {
+		threads int
+		sync    string
+	}{{1, "nosync"}, {2, "nosync"}, {1, "sync"}, {2, "sync"}} {
+		threads := floor.threads
 		name := fmt.Sprintf("floor/http-fetch/threads=%d", threads)
+		if floor.sync == "sync" {
+			name += "/fsync" // godump fsyncs every file before its manifest marks the dump complete
+		}
 		b.Run(name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				dir := b.TempDir()
-				start := time.Now()
-				n := env.fetchRaw(b, dir, threads)
-				el := time.Since(start).Seconds()
+				cmd := exec.Command(fetcher, env.tg.Endpoint+"/_db/"+env.db, dir, strconv.Itoa(threads), strings.Join(env.colls, ","), floor.sync)
+				el, hwm, _, cpu, out := runMeasured(b, cmd)
+				n := int64(dirBytes(dir))
 				if n < env.bytes*9/10 {
-					b.Fatalf("fetched %d bytes, data set has %d", n, env.bytes)
+					b.Fatalf("fetched %d bytes, data set has %d:\n%s", n, env.bytes, out)
 				}
 				b.ReportMetric(float64(n)/1e6/el, "MB/s")
-				fmt.Fprintf(os.Stderr, "%-34s %8.1f MB/s\n", name, float64(n)/1e6/el)
+				b.ReportMetric(hwm, "peakRSS_MiB")
+				b.ReportMetric(cpu, "cpu_s")
+				fmt.Fprintf(os.Stderr, "%-34s %8.1f MB/s  peak RSS %6.1f MiB, cpu %.2fs\n", name, float64(n)/1e6/el, hwm, cpu)
 			}
 		})
 	}
 	b.Run("floor/pgzip", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			dir := b.TempDir()
-			env.fetchRaw(b, dir, 2)
+			if out, err := exec.Command(fetcher, env.tg.Endpoint+"/_db/"+env.db, dir, "2", strings.Join(env.colls, ","), "nosync").CombinedOutput(); err != nil {
+				b.Fatalf("fetch: %v\n%s", err, out)
+			}
 			files, _ := filepath.Glob(filepath.Join(dir, "*.raw"))
 			var total int64
+			var ru0, ru1 syscall.Rusage
+			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 			start := time.Now()
 			for _, f := range files {
 				in, err := os.Open(f)
@@ -102,8 +118,11 @@ func BenchmarkDump(b *testing.B) {
 				total += n
 			}
 			el := time.Since(start).Seconds()
+			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+			cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano()).Seconds()
 			b.ReportMetric(float64(total)/1e6/el, "MB/s")
-			fmt.Fprintf(os.Stderr, "%-34s %8.1f MB/s\n", "floor/pgzip", float64(total)/1e6/el)
+			b.ReportMetric(cpu, "cpu_s")
+			fmt.Fprintf(os.Stderr, "%-34s %8.1f MB/s  cpu %.2fs (in-process)\n", "floor/pgzip", float64(total)/1e6/el, cpu)
 		}
 	})
 }
@@ -226,68 +245,162 @@ func loadCollection(ctx context.Context, c *client.Conn, db, coll string, target
 	return bytesOut, docs, flush()
 }
 
-// fetchRaw is the network floor: every collection through the same parallel dump API,
-// bodies copied into files without looking at them.
-func (env *benchEnv) fetchRaw(b *testing.B, dir string, threads int) int64 {
-	var g errgroup.Group
-	g.SetLimit(threads)
-	var mu sync.Mutex
-	var total int64
-	hc := &http.Client{}
-	base := env.tg.Endpoint + "/_db/" + env.db
-	for _, coll := range env.colls {
-		g.Go(func() error {
-			body := fmt.Sprintf(`{"docsPerBatch":10000,"batchSize":16777216,"prefetchCount":5,"parallelism":5,"shards":[%q]}`, coll)
-			resp, err := hc.Post(base+"/_api/dump/start", "application/json", strings.NewReader(body))
-			if err != nil {
-				return err
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			id := resp.Header.Get("x-arango-dump-id")
-			if id == "" {
-				return fmt.Errorf("dump start: %s", resp.Status)
-			}
-			f, err := os.Create(filepath.Join(dir, coll+".raw"))
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			var n int64
-			for batch := 0; ; batch++ {
-				u := base + "/_api/dump/next/" + id + "?batchId=" + strconv.Itoa(batch)
-				if batch > 0 {
-					u += "&lastBatch=" + strconv.Itoa(batch-1)
-				}
-				resp, err := hc.Post(u, "", nil)
-				if err != nil {
-					return err
-				}
-				if resp.StatusCode == http.StatusNoContent {
-					resp.Body.Close()
-					break
-				}
-				m, err := io.Copy(f, resp.Body)
-				resp.Body.Close()
-				if err != nil {
-					return err
-				}
-				n += m
-			}
-			req, _ := http.NewRequest(http.MethodDelete, base+"/_api/dump/"+id, nil)
-			if resp, err := hc.Do(req); err == nil {
-				resp.Body.Close()
-			}
-			mu.Lock()
-			total += n
-			mu.Unlock()
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
+// runMeasured runs cmd and returns its wall time, its peak RSS in MiB (VmHWM of
+// /proc/<pid>/status, polled while it runs) and rusage's Maxrss in MiB. Maxrss is reported
+// for reference only: it counts the memory of the forking test process (the data set and the
+// in-process server), which the child shares until it execs. cpu is its user+system time in
+// seconds, a figure that, unlike throughput, does not depend on what else the machine runs.
+func runMeasured(b *testing.B, cmd *exec.Cmd) (seconds, hwm, maxrss, cpu float64, output string) {
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	return total
+	done := make(chan struct{})
+	var peak int64
+	go func() {
+		status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
+		for {
+			if kb := vmHWM(status); kb > peak {
+				peak = kb
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	err := cmd.Wait()
+	seconds = time.Since(start).Seconds()
+	close(done)
+	if err != nil {
+		b.Fatalf("%s: %v\n%s", cmd.Path, err, out.String())
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	maxrss = float64(ru.Maxrss) / 1024
+	cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	return seconds, float64(peak) / 1024, maxrss, cpu, out.String()
+}
+
+// vmHWM reads the VmHWM line (peak resident set, KiB) of a /proc status file; 0 if gone.
+func vmHWM(path string) int64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// fetcherSource is the network floor: a separate process (like godump) that fetches every
+// collection through the same parallel dump API and copies the bodies into files without
+// looking at them.
+const fetcherSource = `package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+func main() {
+	base, dir := os.Args[1], os.Args[2]
+	threads, _ := strconv.Atoi(os.Args[3])
+	colls := strings.Split(os.Args[4], ",")
+	doSync := os.Args[5] == "sync"
+	sem := make(chan struct{}, threads)
+	var wg sync.WaitGroup
+	for _, coll := range colls {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := fetch(base, dir, coll, doSync); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func fetch(base, dir, coll string, doSync bool) error {
+	body := fmt.Sprintf("{\"docsPerBatch\":10000,\"batchSize\":8388608,\"prefetchCount\":5,\"parallelism\":5,\"shards\":[%q]}", coll)
+	resp, err := http.Post(base+"/_api/dump/start", "application/json", strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	id := resp.Header.Get("x-arango-dump-id")
+	if id == "" {
+		return fmt.Errorf("dump start: %s", resp.Status)
+	}
+	f, err := os.Create(filepath.Join(dir, coll+".raw"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for batch := 0; ; batch++ {
+		u := base + "/_api/dump/next/" + id + "?batchId=" + strconv.Itoa(batch)
+		if batch > 0 {
+			u += "&lastBatch=" + strconv.Itoa(batch-1)
+		}
+		resp, err := http.Post(u, "", nil)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode == http.StatusNoContent {
+			resp.Body.Close()
+			break
+		}
+		_, err = io.Copy(f, resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+	}
+	if doSync {
+		if err := f.Sync(); err != nil {
+			return err
+		}
+	}
+	req, _ := http.NewRequest(http.MethodDelete, base+"/_api/dump/"+id, nil)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+	return nil
+}
+`
+
+// buildFetcher compiles fetcherSource (standard library only) into a temporary binary.
+func buildFetcher(b *testing.B) string {
+	dir := b.TempDir()
+	src := filepath.Join(dir, "fetch.go")
+	if err := os.WriteFile(src, []byte(fetcherSource), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	exe := filepath.Join(dir, "fetch")
+	cmd := exec.Command("go", "build", "-o", exe, src)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOFLAGS=", "GO111MODULE=on")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("build the fetch floor: %v\n%s", err, out)
+	}
+	return exe
 }
 
 func dirBytes(dir string) float64 {

@@ -344,6 +344,20 @@ func TestDumpSelectionOptions(t *testing.T) {
 		}
 		checkManifest(t, dir, true)
 	})
+	t.Run("progress-and-summary", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "p")
+		args := append(tg.serverArgs(db), "--output-directory", dir, "--ignore-collection", collBlobs)
+		res := mustRun(t, "godump", args...)
+		for _, want := range []string{"# Dumping " + db + "/" + collCustomers + "...", "Processed 3 collection(s) from 1 database(s)", "Retrieved ", "batch(es)", "Size of dump directory on disk (after compression)"} {
+			if !strings.Contains(res.Stdout, want) {
+				t.Errorf("stdout lacks %q:\n%s", want, res.Stdout)
+			}
+		}
+		res = mustRun(t, "godump", godumpArgs(tg, db, filepath.Join(t.TempDir(), "q"), "--collection", collOrders)...)
+		if res.Stdout != "" {
+			t.Errorf("--progress false printed: %q", res.Stdout)
+		}
+	})
 	t.Run("positional-and-obsolete", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "pos")
 		args := append(tg.serverArgs(db), "--progress", "false", "--envelope", "false", "--tick-start", "5", "--collection", collOrders, dir)
@@ -518,4 +532,60 @@ func asExit(err error, ee **exec.ExitError) bool {
 		*ee = e
 	}
 	return ok
+}
+
+// TestDumpCluster dumps through a Coordinator: one job per shard (via its leader DB-Server),
+// split files by default, one file per collection with --split-files false, and structure
+// files without the md5 suffix, for the parallel (3.12) and classic (3.11) protocols.
+func TestDumpCluster(t *testing.T) {
+	if realEndpoint() != "" {
+		t.Skip("needs an arangotest cluster")
+	}
+	for _, v := range []string{"3.12.4", "3.11.9"} {
+		t.Run(v, func(t *testing.T) {
+			cl, err := arangotest.NewCluster(arangotest.ClusterOptions{Options: arangotest.Options{Version: v}, DBServers: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cl.Close() })
+			tg := &target{Endpoint: cl.Endpoints()[0], Server: cl.Coordinators()[0], Username: "root"}
+			db := uniqueDB(t, "cluster")
+			tg.createDatabase(t, db)
+			c := tg.conn(t, db)
+			must(t, c.DoJSON(context.Background(), client.Request{Method: "POST", Path: "/_api/collection", JSON: Doc{"name": "items", "numberOfShards": 3}}, nil), "create items")
+			sc := &seededCollection{Name: "items", Type: 2, Docs: map[string]Doc{}}
+			for j := 0; j < 500; j++ {
+				k := "i" + strconv.Itoa(j)
+				sc.Docs[k] = Doc{"_key": k, "n": json.Number(strconv.Itoa(j)), "name": "Zoë " + strconv.Itoa(j)}
+			}
+			insertDocs(t, c, sc)
+
+			split := v == "3.12.4" // split files need the parallel dump API
+			dir := filepath.Join(t.TempDir(), "d")
+			mustRun(t, "godump", godumpArgs(tg, db, dir, "--threads", "2", "--docs-per-batch", "100")...)
+			files := dataFilesOf(t, dir, "items")
+			if split && len(files) != 3 {
+				t.Errorf("split dump: %d data files, want one per shard (3): %v", len(files), files)
+			}
+			if !split && len(files) != 1 {
+				t.Errorf("classic cluster dump: %d data files, want 1: %v", len(files), files)
+			}
+			compareDocs(t, "cluster dump of items", sc.Docs, dumpDocs(t, dir, "items"))
+			var st struct {
+				Parameters map[string]any `json:"parameters"`
+			}
+			readJSON(t, filepath.Join(dir, "items.structure.json"), &st)
+			if st.Parameters["name"] != "items" || !jsonEqual(st.Parameters["numberOfShards"], 3) {
+				t.Errorf("cluster structure file: %v", st.Parameters)
+			}
+			checkManifest(t, dir, true)
+
+			dir = filepath.Join(t.TempDir(), "nosplit")
+			mustRun(t, "godump", godumpArgs(tg, db, dir, "--split-files", "false")...)
+			if files := dataFilesOf(t, dir, "items"); len(files) != 1 || strings.Contains(filepath.Base(files[0]), ".0.") {
+				t.Errorf("--split-files false: %v", files)
+			}
+			compareDocs(t, "unsplit cluster dump of items", sc.Docs, dumpDocs(t, dir, "items"))
+		})
+	}
 }

@@ -337,3 +337,32 @@ func TestHotbackupCluster(t *testing.T) {
 	mustRun(t, "gorestore", append([]string{"hotbackup", "restore", "--identifier", id, "--yes"}, coord(1).serverArgs("")...)...)
 	sameDocs(t, "cluster after restore", want, serverDocs(t, coord(1), db, "items"))
 }
+
+// TestHotbackupCreateDelete is the part that is safe against a shared real server too
+// (ARANGO_ENDPOINT): it creates a backup, finds it, and deletes it; nothing is restored.
+func TestHotbackupCreateDelete(t *testing.T) {
+	tg := newTarget(t, arangotest.Options{})
+	needHotBackup(t, tg)
+	res := mustRun(t, "godump", append([]string{"hotbackup", "create", "--label", "godump-e2e", "--json"}, tg.serverArgs("")...)...)
+	var created struct {
+		ID      string  `json:"id"`
+		Files   int     `json:"nrFiles"`
+		Size    int64   `json:"sizeInBytes"`
+		Seconds float64 `json:"seconds"`
+	}
+	if err := json.Unmarshal([]byte(res.Stdout), &created); err != nil || !strings.HasSuffix(created.ID, "_godump-e2e") || created.Files <= 0 || created.Size <= 0 {
+		t.Fatalf("create --json: %v\n%s", err, res)
+	}
+	one := mustRun(t, "godump", append([]string{"hotbackup", "list", "--identifier", created.ID}, tg.serverArgs("")...)...)
+	if lines := strings.Split(strings.TrimSpace(one.Stdout), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[1], created.ID) {
+		t.Fatalf("list --identifier: %s", one)
+	}
+	mustRun(t, "godump", append([]string{"hotbackup", "delete", "--identifier", created.ID}, tg.serverArgs("")...)...)
+	if res := runTool(t, "godump", append([]string{"hotbackup", "list", "--identifier", created.ID}, tg.serverArgs("")...)...); res.Code != 6 {
+		t.Fatalf("list of a deleted backup: %s (want exit 6)", res)
+	}
+	// Hot backups are global: another database is refused before anything is sent.
+	if res := runTool(t, "godump", append([]string{"hotbackup", "list"}, tg.serverArgs("shop")...)...); res.Code != 2 || !strings.Contains(res.Stderr, "_system") {
+		t.Fatalf("--server.database shop: %s (want exit 2)", res)
+	}
+}

@@ -45,7 +45,12 @@ func TestPhysicalBackupAndRestore(t *testing.T) {
 	db := uniqueDB(t, "phys")
 	// The servers are private to this test: no drop at the end.
 	must(t, tg.conn(t, "_system").DoJSON(context.Background(), client.Request{Method: "POST", Path: "/_api/database", JSON: Doc{"name": db}}, nil), "create database")
-	want := fillItems(t, tg, db, 500)
+	atHot := fillItems(t, tg, db, 500)
+	// A hot backup inside the data directory (hard links to the data files): the physical
+	// backup must carry it along, still restorable.
+	hotID := hotCreate(t, tg, "--label", "beforecold")
+	must(t, tg.conn(t, db).DoJSON(context.Background(), client.Request{Method: "DELETE", Path: "/_api/document/items/i0003"}, nil), "remove")
+	want := serverDocs(t, tg, db, "items")
 	out := filepath.Join(tmp, "backup")
 
 	// Refused while the server runs, and says why.
@@ -80,6 +85,18 @@ func TestPhysicalBackupAndRestore(t *testing.T) {
 	srv2, tg2 := startOnDataDir(t, fresh)
 	defer srv2.Close()
 	sameDocs(t, "after physical restore", want, serverDocs(t, tg2, db, "items"))
+	hardlinks := 0
+	for _, e := range m.DataDirs[0].Entries {
+		if e.Type == physical.TypeHardlink {
+			hardlinks++
+		}
+	}
+	if hardlinks == 0 {
+		t.Error("the hot backup's hard links were not kept as hard links")
+	}
+	if _, ok := hotList(t, tg2)[hotID]; !ok {
+		t.Fatalf("hot backup %s did not survive the physical backup and restore", hotID)
+	}
 
 	// Refused into a running server's directory, and into a non-empty one.
 	if res := runTool(t, "gorestore", "physical", "--input-directory", out, "--data-dir", fresh, "--overwrite", "true"); res.Code != 8 {
@@ -114,6 +131,10 @@ func TestPhysicalBackupAndRestore(t *testing.T) {
 	if entries, _ := os.ReadDir(other); len(entries) != 0 {
 		t.Fatalf("a failed verification wrote into the target: %v", entries)
 	}
+	// The carried-along hot backup restores on the restored server.
+	mustRun(t, "gorestore", append([]string{"hotbackup", "restore", "--identifier", hotID, "--yes"}, tg2.serverArgs("")...)...)
+	sameDocs(t, "hot backup restored after a physical restore", atHot, serverDocs(t, tg2, db, "items"))
+
 	var raw map[string]any
 	b, _ := os.ReadFile(filepath.Join(out, physical.ManifestName))
 	if json.Unmarshal(b, &raw) != nil || raw["format"] != physical.Format {

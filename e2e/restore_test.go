@@ -692,3 +692,108 @@ func rsServerDocs(t testing.TB, tg *target, db, coll string) map[string]Doc {
 		must(t, c.DoJSON(ctx, client.Request{Method: "POST", Path: "/_api/cursor/" + id}, &page), "read cursor of "+coll)
 	}
 }
+
+// rsClusterTarget starts an arangotest cluster with n Coordinators.
+func rsClusterTarget(t *testing.T, n int) (*arangotest.Cluster, *target) {
+	t.Helper()
+	if realEndpoint() != "" {
+		t.Skip("needs an arangotest cluster")
+	}
+	cl, err := arangotest.NewCluster(arangotest.ClusterOptions{Coordinators: n, DBServers: 3})
+	if err != nil {
+		t.Fatalf("start cluster: %v", err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	return cl, &target{Endpoint: cl.Endpoints()[0], Server: cl.Coordinators()[0], Username: "root"}
+}
+
+// TestRestoreFastCluster: --fast-cluster-restore over three Coordinators loads with
+// replication factor 1, spreads the collections over the Coordinators, and ends with the
+// target replication factor and every shard in sync.
+func TestRestoreFastCluster(t *testing.T) {
+	cl, tg := rsClusterTarget(t, 3)
+	dir := t.TempDir()
+	colls := rsGraphDump(t, dir, 300, 400)
+	// The dump says replicationFactor 2 and 3 shards for every collection.
+	for i := range colls {
+		colls[i].Extra = Doc{"replicationFactor": 2, "numberOfShards": 3, "writeConcern": 1}
+	}
+	rsWriteDump(t, dir, "graphsrc", colls)
+	var counters []int
+	for _, s := range cl.Coordinators() {
+		counters = append(counters, rsRestoreDataCounter(s, 0))
+	}
+	db := uniqueDB(t, "fast")
+	args := []string{"--server.username", "root", "--server.password", "", "--server.database", db}
+	for _, ep := range cl.Endpoints() {
+		args = append(args, "--server.endpoint", ep)
+	}
+	mustRun(t, "gorestore", append(args, dir, "--create-database", "true", "--fast-cluster-restore", "true",
+		"--replication-factor", "things=3", "--progress", "false")...)
+	for i, s := range cl.Coordinators() {
+		if n := rsFaultMatched(s, counters[i]); n == 0 {
+			t.Errorf("Coordinator %d got no restore-data request: data jobs not spread", i)
+		}
+	}
+	wantRF := map[string]string{"people": "2", "knows": "2", "things": "3"}
+	c := tg.conn(t, db)
+	var inv struct {
+		Collections []struct {
+			Parameters Doc  `json:"parameters"`
+			AllInSync  bool `json:"allInSync"`
+		} `json:"collections"`
+	}
+	must(t, c.DoJSON(context.Background(), client.Request{Method: "GET", Path: "/_api/replication/clusterInventory"}, &inv), "clusterInventory")
+	seen := 0
+	for _, ci := range inv.Collections {
+		name, _ := ci.Parameters["name"].(string)
+		want, ok := wantRF[name]
+		if !ok {
+			continue
+		}
+		seen++
+		if !ci.AllInSync {
+			t.Errorf("%s: shards not in sync after the restore", name)
+		}
+		if !jsonEqual(ci.Parameters["replicationFactor"], json.Number(want)) {
+			t.Errorf("%s: replicationFactor %v, want %s", name, ci.Parameters["replicationFactor"], want)
+		}
+		if !jsonEqual(ci.Parameters["numberOfShards"], json.Number("3")) {
+			t.Errorf("%s: numberOfShards %v, want 3", name, ci.Parameters["numberOfShards"])
+		}
+	}
+	if seen != 3 {
+		t.Errorf("clusterInventory lists %d of the 3 collections", seen)
+	}
+	for _, cc := range colls {
+		compareDocs(t, cc.Name, rsDocsByKey(cc.Docs), rsServerDocs(t, tg, db, cc.Name))
+	}
+}
+
+// TestRestoreClusterShardOverrides: --number-of-shards and --replication-factor on a
+// cluster, checked through the shards the Coordinator reports.
+func TestRestoreClusterShardOverrides(t *testing.T) {
+	_, tg := rsClusterTarget(t, 1)
+	dir := t.TempDir()
+	rsGraphDump(t, dir, 100, 100)
+	db := uniqueDB(t, "shards")
+	mustRun(t, "gorestore", append(tg.serverArgs(db), dir, "--create-database", "true", "--number-of-shards", "4",
+		"--number-of-shards", "knows=2", "--replication-factor", "2", "--progress", "false")...)
+	c := tg.conn(t, db)
+	for coll, want := range map[string]int{"people": 4, "knows": 2, "things": 4} {
+		var res struct {
+			Shards []any `json:"shards"`
+		}
+		must(t, c.DoJSON(context.Background(), client.Request{Method: "GET", Path: "/_api/collection/" + coll + "/shards"}, &res), "shards of "+coll)
+		if len(res.Shards) != want {
+			t.Errorf("%s: %d shards, want %d", coll, len(res.Shards), want)
+		}
+		props, _ := rsServerCollection(t, tg, db, coll)
+		if !jsonEqual(props["replicationFactor"], json.Number("2")) {
+			t.Errorf("%s: replicationFactor %v, want 2", coll, props["replicationFactor"])
+		}
+		if n := len(rsServerDocs(t, tg, db, coll)); n == 0 {
+			t.Errorf("%s: no documents", coll)
+		}
+	}
+}

@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/klauspost/pgzip"
 )
@@ -49,6 +51,25 @@ func benchFile(b *testing.B) (string, int64) {
 	return path, n
 }
 
+// cpuTime is the CPU time (user+system) the process has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU adds "cpu-MB/s": uncompressed MB per CPU-second, a figure that
+// stays meaningful on a machine shared with other work (wall-clock MB/s do
+// not).
+func reportCPU(b *testing.B, size int64, start time.Duration) {
+	b.StopTimer()
+	if used := cpuTime() - start; used > 0 {
+		b.ReportMetric(float64(size)*float64(b.N)/1e6/used.Seconds(), "cpu-MB/s")
+	}
+}
+
 // BenchmarkGzipLines compares streaming lines (validated and classified)
 // from a gzipped data file with plain pgzip decompression of the same file
 // to io.Discard. MB/s are of uncompressed bytes.
@@ -57,6 +78,7 @@ func BenchmarkGzipLines(b *testing.B) {
 	files := []DataFile{{Path: path, Name: filepath.Base(path), Compressed: true, Part: -1}}
 	b.Run("pgzip-to-discard", func(b *testing.B) {
 		b.SetBytes(size)
+		defer reportCPU(b, size, cpuTime())
 		for i := 0; i < b.N; i++ {
 			f, err := os.Open(path)
 			if err != nil {
@@ -75,6 +97,7 @@ func BenchmarkGzipLines(b *testing.B) {
 	})
 	b.Run("LineReader.Next", func(b *testing.B) {
 		b.SetBytes(size)
+		defer reportCPU(b, size, cpuTime())
 		for i := 0; i < b.N; i++ {
 			r, _ := OpenDataFiles(files)
 			n := 0
@@ -89,6 +112,7 @@ func BenchmarkGzipLines(b *testing.B) {
 	})
 	b.Run("LineReader.ReadBatch-8MiB", func(b *testing.B) {
 		b.SetBytes(size)
+		defer reportCPU(b, size, cpuTime())
 		for i := 0; i < b.N; i++ {
 			r, _ := OpenDataFiles(files)
 			var total int64
@@ -116,6 +140,7 @@ func BenchmarkValidate(b *testing.B) {
 	line := []byte(`{"_key":"123456","_id":"bench/123456","_rev":"_h0000abcd---","name":"alpha beta","age":42,"score":123.456,"tags":["gamma","delta"],"address":{"city":"theta","zip":"01234"},"active":true,"text":"some \"quoted\" text with unicode \u00e9 and more words to make it realistic"}`)
 	b.Run("Classify", func(b *testing.B) {
 		b.SetBytes(int64(len(line)))
+		defer reportCPU(b, int64(len(line)), cpuTime())
 		for i := 0; i < b.N; i++ {
 			if _, err := Classify(line); err != nil {
 				b.Fatal(err)
@@ -124,6 +149,7 @@ func BenchmarkValidate(b *testing.B) {
 	})
 	b.Run("json.Valid", func(b *testing.B) {
 		b.SetBytes(int64(len(line)))
+		defer reportCPU(b, int64(len(line)), cpuTime())
 		for i := 0; i < b.N; i++ {
 			if !jsonValid(line) {
 				b.Fatal("invalid")

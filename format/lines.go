@@ -26,12 +26,16 @@ type LineReader struct {
 	srcEOF     bool  // src has no more bytes
 	off        int64 // uncompressed offset of buf[start] in the file
 	lineNo     int   // lines consumed from the current file
+	expect     int64 // guess of the current file's uncompressed size
 
 	cur Line
 	err error
 }
 
-const readChunk = 1 << 20
+const (
+	readChunk = 1 << 20  // largest single read
+	minBuffer = 64 << 10 // first buffer size
+)
 
 // OpenData returns a reader over all the collection's data files in order.
 // A collection without data files yields no lines.
@@ -43,7 +47,7 @@ func (c *Collection) OpenData() (*LineReader, error) {
 // opened one at a time as reading reaches them; a missing file is reported
 // then.
 func OpenDataFiles(files []DataFile) (*LineReader, error) {
-	return &LineReader{files: files, fi: -1, buf: make([]byte, readChunk)}, nil
+	return &LineReader{files: files, fi: -1, buf: make([]byte, minBuffer)}, nil
 }
 
 // openNext closes the current file and opens the next; io.EOF when none is
@@ -61,6 +65,18 @@ func (r *LineReader) openNext() error {
 	}
 	r.f = f
 	r.start, r.end, r.off, r.lineNo, r.srcEOF = 0, 0, 0, 0, false
+	// Size the buffer by the file: small files keep a small one; big ones
+	// read readChunk at a time.
+	r.expect = readChunk
+	if st, err := f.Stat(); err == nil {
+		r.expect = st.Size() + 1
+		if df.Compressed {
+			r.expect *= 4
+		}
+		if r.expect > int64(len(r.buf)) {
+			r.buf = make([]byte, min(r.expect, 2*readChunk))
+		}
+	}
 	var src io.Reader = f
 	if df.Compressed {
 		zr, err := pgzip.NewReader(f)
@@ -112,20 +128,21 @@ func (r *LineReader) more() (shift int, ok bool) {
 	if r.srcEOF {
 		return 0, false
 	}
-	if r.end+readChunk > len(r.buf) {
-		if r.start > 0 {
-			shift = r.start
-			n := copy(r.buf, r.buf[r.start:r.end])
-			r.start, r.end = 0, n
-		}
-		if r.end+readChunk > len(r.buf) {
-			nb := make([]byte, max(2*len(r.buf), r.end+readChunk))
-			copy(nb, r.buf[:r.end])
-			r.buf = nb
-		}
+	if r.end+readChunk > len(r.buf) && r.start > 0 {
+		shift = r.start
+		n := copy(r.buf, r.buf[r.start:r.end])
+		r.start, r.end = 0, n
 	}
+	// Grow when less than half the buffer is free (long lines, big
+	// batches).
+	if free := len(r.buf) - r.end; free < readChunk && 2*free < len(r.buf) {
+		nb := make([]byte, max(2*len(r.buf), r.end+minBuffer))
+		copy(nb, r.buf[:r.end])
+		r.buf = nb
+	}
+	limit := min(len(r.buf), r.end+readChunk)
 	for {
-		n, err := r.src.Read(r.buf[r.end : r.end+readChunk])
+		n, err := r.src.Read(r.buf[r.end:limit])
 		r.end += n
 		if err == io.EOF {
 			r.srcEOF = true
@@ -271,6 +288,14 @@ func (r *LineReader) ReadBatch(maxBytes int) (Batch, error) {
 				}
 				return Batch{}, err
 			}
+		}
+		// Room for a whole batch at once (bounded by the file's size) saves
+		// growing the buffer step by step.
+		if want := int(min(r.expect, int64(maxBytes)+2*readChunk)); len(r.buf) < want && !r.srcEOF {
+			nb := make([]byte, want)
+			r.end = copy(nb, r.buf[r.start:r.end])
+			r.start = 0
+			r.buf = nb
 		}
 		b := Batch{File: r.fileName(), FileIndex: r.fi, FirstLine: r.lineNo + 1, Offset: r.off}
 		pos, lineNo := r.start, r.lineNo

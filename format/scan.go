@@ -2,10 +2,12 @@ package format
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 )
 
 // This file holds the line classifier: a single pass over the line that
@@ -70,6 +72,15 @@ func (s *scanner) str() error {
 	b := s.b
 	i := s.i + 1
 	for {
+		// Eight bytes at a time while none of them is '"', '\\' or a
+		// control character.
+		for i+8 <= len(b) {
+			v := binary.LittleEndian.Uint64(b[i:])
+			if hasZeroByte(v^(lo8*'"'))|hasZeroByte(v^(lo8*'\\'))|hasLess(v, 0x20) != 0 {
+				break
+			}
+			i += 8
+		}
 		for i < len(b) && !strTable[b[i]] {
 			i++
 		}
@@ -112,6 +123,17 @@ func (s *scanner) str() error {
 		}
 	}
 }
+
+const (
+	lo8 = 0x0101010101010101
+	hi8 = 0x8080808080808080
+)
+
+// hasZeroByte is non-zero when some byte of v is 0.
+func hasZeroByte(v uint64) uint64 { return (v - lo8) &^ v & hi8 }
+
+// hasLess is non-zero when some byte of v is < n (n <= 128).
+func hasLess(v uint64, n uint64) uint64 { return (v - lo8*n) &^ v & hi8 }
 
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
@@ -391,7 +413,7 @@ func Classify(line []byte) (Line, error) {
 func jsonString(tok []byte) (string, bool) {
 	if len(tok) >= 2 && tok[0] == '"' {
 		inner := tok[1 : len(tok)-1]
-		if bytes.IndexByte(inner, '\\') < 0 {
+		if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
 			return string(inner), true
 		}
 		var s string

@@ -194,3 +194,45 @@ func TestRenameInView(t *testing.T) {
 		t.Errorf("indexes: %s", out)
 	}
 }
+
+func TestFastClusterPlan(t *testing.T) {
+	dir := t.TempDir()
+	writeTestDump(t, dir, map[string]string{
+		"a":       `{"name":"a","type":2,"replicationFactor":3,"writeConcern":2,"numberOfShards":5}`,
+		"b":       `{"name":"b","type":2,"replicationFactor":1}`,
+		"c":       `{"name":"c","type":2,"replicationFactor":2,"distributeShardsLike":"a"}`,
+		"_graphs": `{"name":"_graphs","type":2,"isSystem":true,"replicationFactor":2}`,
+	}, nil, nil)
+	opts := DefaultOptions()
+	opts.InputDirectory = dir
+	opts.IncludeSystemCollections = true
+	opts.FastClusterRestore = true
+	opts.NumberOfShards, _ = ParseOverrides("number-of-shards", []string{"b=7"}, false)
+	p, err := BuildPlan(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]map[string]any{}
+	final := map[string]any{}
+	for _, c := range p.Databases[0].Collections {
+		var s struct{ Parameters map[string]any }
+		if err := json.Unmarshal(c.Structure, &s); err != nil {
+			t.Fatal(err)
+		}
+		got[c.Name()] = s.Parameters
+		if c.FinalReplicationFactor != nil {
+			b, _ := json.Marshal(c.FinalReplicationFactor)
+			final[c.Name()] = string(b)
+		}
+	}
+	if got["a"]["replicationFactor"] != 1.0 || got["a"]["writeConcern"] != 1.0 || got["a"]["numberOfShards"] != 5.0 || final["a"] != "3" {
+		t.Errorf("a: %v final %v", got["a"], final["a"])
+	}
+	if got["b"]["numberOfShards"] != 7.0 || final["b"] != nil {
+		t.Errorf("b: %v final %v", got["b"], final["b"])
+	}
+	// Followers of a prototype and system collections keep their settings.
+	if got["c"]["replicationFactor"] != 2.0 || final["c"] != nil || got["_graphs"]["replicationFactor"] != 2.0 {
+		t.Errorf("c %v, _graphs %v", got["c"], got["_graphs"])
+	}
+}

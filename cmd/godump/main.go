@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -110,7 +111,7 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cliflag.BoolVar(fs, &o.IgnoreDistributeShardsLikeErrors, "ignore-distribute-shards-like-errors", false, "dump a collection without the collection its shards are distributed like")
 	fs.Uint64Var(&o.DBServerWorkerThreads, "dbserver-worker-threads", o.DBServerWorkerThreads, "server threads per dump context")
 	fs.Uint64Var(&o.DBServerPrefetchBatches, "dbserver-prefetch-batches", o.DBServerPrefetchBatches, "batches the server prepares ahead per dump context")
-	fs.Uint64Var(&o.MaxBatchMemory, "max-batch-memory", 16<<20, "largest batch held in memory per running job, in bytes (godump)")
+	fs.Uint64Var(&o.MaxBatchMemory, "max-batch-memory", 8<<20, "largest batch held in memory per running job, in bytes (godump)")
 	progressOn := cliflag.Bool(fs, "progress", true, "show progress")
 	// Accepted for compatibility with arangodump's command lines.
 	fs.Uint64("local-network-threads", 4, "accepted for compatibility; godump fetches one batch ahead per job")
@@ -174,6 +175,11 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft heap limit sized from the batches in flight (two per job) keeps the
+		// garbage of finished batches from doubling the footprint.
+		debug.SetMemoryLimit(int64(64<<20 + 2*uint64(o.Threads)*o.MaxBatchMemory))
+	}
 	conn, err := client.Connect(ctx, copts)
 	if err != nil {
 		return fail(ctx, stderr, err)

@@ -100,7 +100,7 @@ func runHot(ctx context.Context, prog string, ops []string, args []string, s *IO
 		fmt.Fprintf(s.Err, "Hot backups of a whole deployment through the server's Hot Backup API (like arangobackup).\n\nOptions:\n%s", fs.FlagUsages())
 	}
 	fs.StringVar(&o.label, "label", "", "create: label appended to the backup id (<timestamp>_<label>); default: a UUID")
-	fs.Float64Var(&o.maxWaitForLock, "max-wait-for-lock", o.maxWaitForLock, "create: seconds the server may wait for its global write lock")
+	fs.Float64Var(&o.maxWaitForLock, "max-wait-for-lock", o.maxWaitForLock, "create: seconds the server may wait for its global write lock (sent in whole seconds, fractions round up)")
 	cliflag.BoolVar(fs, &o.allowInconsistent, "allow-inconsistent", false, "create: take a possibly inconsistent backup if the lock cannot be had in time")
 	cliflag.BoolVar(fs, &o.force, "force", false, "create: abort running transactions to get the lock (cluster only)")
 	fs.StringVar(&o.identifier, "identifier", "", "id of the backup (restore, delete, upload, download; list: only this one)")

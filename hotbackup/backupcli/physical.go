@@ -49,6 +49,9 @@ func RunPhysicalBackup(ctx context.Context, prog string, args []string, s *IO) i
 			}
 			s.printf("Physical backup of %d data director%s written to %s: %d files (%s), %s, %.1fs; manifest %s\n",
 				len(o.DataDirs), plural(len(o.DataDirs), "y", "ies"), o.Output, res.Files, how, progress.Bytes(res.Bytes), res.Took.Seconds(), physical.ManifestName)
+			if res.Linked > 0 {
+				s.errorf("note: %d files of the backup are hard links shared with the data directory; a server that rewrites one in place changes the backup too (gorestore physical --verify-only finds that). Copy the backup elsewhere to keep it independent.\n", res.Linked)
+			}
 		}
 	}
 	return physicalExit(prog, err, s)
