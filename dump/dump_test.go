@@ -121,6 +121,12 @@ func TestDumpBothProtocols(t *testing.T) {
 }
 
 func TestParallelRetriesResendSameBatch(t *testing.T) {
+	for _, n := range []int{1, 3} {
+		t.Run(fmt.Sprintf("network-threads=%d", n), func(t *testing.T) { testParallelRetries(t, n) })
+	}
+}
+
+func testParallelRetries(t *testing.T, networkThreads int) {
 	f := newFakeServer(t, "3.12.4")
 	f.add("a", 100)
 	f.add("b", 40)
@@ -141,7 +147,9 @@ func TestParallelRetriesResendSameBatch(t *testing.T) {
 	}
 	conn := f.start()
 	m := newMemOutput()
-	sum, err := Run(context.Background(), conn, testOptions(m), nil)
+	o := testOptions(m)
+	o.NetworkThreads = networkThreads
+	sum, err := Run(context.Background(), conn, o, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +204,9 @@ func TestNotFoundIsNotRetriedAndNamesTheRequest(t *testing.T) {
 	}
 	conn := f.start()
 	m := newMemOutput()
-	_, err := Run(context.Background(), conn, testOptions(m), nil)
+	o := testOptions(m)
+	o.NetworkThreads = 1
+	_, err := Run(context.Background(), conn, o, nil)
 	if err == nil {
 		t.Fatal("want an error")
 	}

@@ -3,9 +3,28 @@
 // first on a pool of workers and streams the server's bytes into the data files of the
 // format package, without decoding documents (except to apply maskings).
 //
-// It speaks the 3.12 parallel dump API (/_api/dump) where the server has it, and the
-// classic replication API (batch + /_api/replication/dump) otherwise. It is a library:
-// it never prints or exits; progress goes to a progress.Reporter and errors are returned.
+// Protocols. It speaks the 3.12 parallel dump API (/_api/dump/start, next, DELETE) where the
+// server has it, one dump context per shard (the collection itself on a single server), and
+// the classic replication API (batch + /_api/replication/dump) otherwise (3.11 and older).
+// On a cluster every shard is read through the Coordinator from its leader (dbserver /
+// DBserver parameter).
+//
+// Retries. A dropped connection, a timeout or a 503 is retried with backoff (the
+// connection's RetryPolicy). With the parallel API the same batchId is asked again without
+// acknowledging it (lastBatch stays the previous batch), and the server sends the same batch
+// again. The classic API keeps the read position on the server and cannot re-send a chunk,
+// so there the failed file is discarded and the collection is read again from a new batch
+// (also when Go's HTTP transport silently re-sent the request on a new connection). A 4xx is
+// never retried; errors name the database, collection, shard and request.
+//
+// Memory. A job holds at most NetworkThreads+1 batches (one being written, the others being
+// fetched; two with the classic API); the batch size asked from the server is capped by
+// Options.MaxBatchMemory (8 MiB by default), so the footprint is about
+// threads x (network threads + 1) x MaxBatchMemory plus the compressors, whatever the size
+// of a collection.
+//
+// It is a library: it never prints or exits; progress goes to a progress.Reporter and
+// errors are returned.
 package dump
 
 import (

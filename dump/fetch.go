@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/arangobackup/godump/client"
 )
 
@@ -196,9 +198,7 @@ func (e *engine) parallelShard(ctx context.Context, db, coll string, s shardRef,
 		}
 	}()
 
-	var batchID uint64
-	last := int64(-1)
-	fetch := func(ctx context.Context) (*bytes.Buffer, error) {
+	fetchBatch := func(ctx context.Context, batchID uint64, last int64) (*bytes.Buffer, error) {
 		nq := url.Values{}
 		nq.Set("batchId", strconv.FormatUint(batchID, 10))
 		if last >= 0 {
@@ -236,12 +236,71 @@ func (e *engine) parallelShard(ctx context.Context, db, coll string, s shardRef,
 		}
 		if out != nil {
 			e.batches.Add(1)
-			last = int64(batchID)
-			batchID++
 		}
 		return out, nil
 	}
+	if n := e.opts.NetworkThreads; n > 1 {
+		return fetchConcurrently(ctx, n, fetchBatch, emit)
+	}
+	var batchID uint64
+	last := int64(-1)
+	fetch := func(ctx context.Context) (*bytes.Buffer, error) {
+		b, err := fetchBatch(ctx, batchID, last)
+		if b != nil {
+			last = int64(batchID)
+			batchID++
+		}
+		return b, err
+	}
 	return pipeline(ctx, fetch, emit)
+}
+
+// fetchConcurrently runs n fetchers on one dump context, as arangodump's network threads
+// do: batch ids come from a shared counter, each fetcher acknowledges its own previous
+// batch (lastBatch), and batches are written in arrival order (order within a data file
+// does not matter to a restore). A job then holds at most n+1 batches.
+func fetchConcurrently(ctx context.Context, n int, fetchBatch func(ctx context.Context, id uint64, last int64) (*bytes.Buffer, error), emit func([]byte) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(ctx)
+	var next atomic.Uint64
+	ch := make(chan *bytes.Buffer)
+	for i := 0; i < n; i++ {
+		g.Go(func() error {
+			last := int64(-1)
+			for {
+				id := next.Add(1) - 1
+				b, err := fetchBatch(gctx, id, last)
+				if err != nil || b == nil {
+					return err // nil: the context is exhausted
+				}
+				last = int64(id)
+				select {
+				case ch <- b:
+				case <-gctx.Done():
+					putBuf(b)
+					return gctx.Err()
+				}
+			}
+		})
+	}
+	go func() {
+		_ = g.Wait()
+		close(ch)
+	}()
+	var emitErr error
+	for b := range ch {
+		if emitErr == nil {
+			if emitErr = emit(b.Bytes()); emitErr != nil {
+				cancel()
+			}
+		}
+		putBuf(b)
+	}
+	if emitErr != nil {
+		return emitErr
+	}
+	return g.Wait()
 }
 
 // ---- the classic replication API (3.11 and older): batch + /_api/replication/dump ----

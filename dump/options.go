@@ -40,6 +40,10 @@ type Options struct {
 
 	IgnoreDistributeShardsLikeErrors bool // --ignore-distribute-shards-like-errors
 
+	// NetworkThreads is the number of requests in flight per job with the parallel dump API
+	// (--local-network-threads); each holds one batch in memory.
+	NetworkThreads int
+
 	DBServerWorkerThreads   uint64 // --dbserver-worker-threads: parallelism of a dump context
 	DBServerPrefetchBatches uint64 // --dbserver-prefetch-batches: prefetchCount of a dump context
 
@@ -80,6 +84,7 @@ func DefaultOptions() Options {
 		DocsPerBatch:            10000,
 		ParallelDump:            true,
 		CompressOutput:          true,
+		NetworkThreads:          2,
 		DBServerWorkerThreads:   5,
 		DBServerPrefetchBatches: 5,
 	}
@@ -122,6 +127,9 @@ func (o *Options) Validate() (warnings []string, err error) {
 	o.DocsPerBatch = clamp(o.DocsPerBatch, minDocsPerBatch, maxDocsPerBatch)
 	if o.MaxBatchMemory == 0 {
 		o.MaxBatchMemory = defaultBatchMemory
+	}
+	if o.NetworkThreads < 1 {
+		o.NetworkThreads = 1
 	}
 	if o.DBServerWorkerThreads == 0 {
 		o.DBServerWorkerThreads = 1

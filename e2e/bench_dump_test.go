@@ -29,8 +29,8 @@ import (
 // threads; beside them the floors of the same run: fetching the same data over HTTP into a
 // file without processing, and pgzip compressing the same bytes.
 func BenchmarkDump(b *testing.B) {
-	env := benchSetup(b)
-	fetcher := buildFetcher(b)
+	env := dmBenchSetup(b)
+	fetcher := dmBuildFetcher(b)
 	// warm the server up (its first dump of a collection is slower) before measuring anything
 	if out, err := exec.Command(fetcher, env.tg.Endpoint+"/_db/"+env.db, b.TempDir(), "2", strings.Join(env.colls, ","), "nosync").CombinedOutput(); err != nil {
 		b.Fatalf("warm-up fetch: %v\n%s", err, out)
@@ -45,17 +45,17 @@ func BenchmarkDump(b *testing.B) {
 						"--server.database", env.db, "--output-directory", dir, "--progress", "false",
 						"--threads", strconv.Itoa(threads), "--compress-output", strconv.FormatBool(compress)}
 					cmd := toolCommand(context.Background(), "godump", args...)
-					el, hwm, maxrss, cpu, out := runMeasured(b, cmd)
+					el, hwm, maxrss, cpu, out := dmRunMeasured(b, cmd)
 					b.ReportMetric(float64(env.bytes)/1e6/el, "MB/s")
 					b.ReportMetric(float64(env.docs)/el, "docs/s")
 					b.ReportMetric(hwm, "peakRSS_MiB")
-					b.ReportMetric(dirBytes(dir)/1e6, "out_MB")
+					b.ReportMetric(dmDirBytes(dir)/1e6, "out_MB")
 					b.ReportMetric(cpu, "cpu_s")
-					if got := dirBytes(dir); got < float64(env.bytes)/20 {
+					if got := dmDirBytes(dir); got < float64(env.bytes)/20 {
 						b.Fatalf("dump holds %.0f bytes for %d bytes of data:\n%s", got, env.bytes, out)
 					}
 					fmt.Fprintf(os.Stderr, "%-34s %8.1f MB/s %10.0f docs/s  peak RSS %6.1f MiB (rusage Maxrss %6.1f MiB)  %.0f MB in %.2fs, cpu %.2fs -> %.0f MB\n",
-						name, float64(env.bytes)/1e6/el, float64(env.docs)/el, hwm, maxrss, float64(env.bytes)/1e6, el, cpu, dirBytes(dir)/1e6)
+						name, float64(env.bytes)/1e6/el, float64(env.docs)/el, hwm, maxrss, float64(env.bytes)/1e6, el, cpu, dmDirBytes(dir)/1e6)
 				}
 			})
 		}
@@ -73,8 +73,8 @@ func BenchmarkDump(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				dir := b.TempDir()
 				cmd := exec.Command(fetcher, env.tg.Endpoint+"/_db/"+env.db, dir, strconv.Itoa(threads), strings.Join(env.colls, ","), floor.sync)
-				el, hwm, _, cpu, out := runMeasured(b, cmd)
-				n := int64(dirBytes(dir))
+				el, hwm, _, cpu, out := dmRunMeasured(b, cmd)
+				n := int64(dmDirBytes(dir))
 				if n < env.bytes*9/10 {
 					b.Fatalf("fetched %d bytes, data set has %d:\n%s", n, env.bytes, out)
 				}
@@ -127,7 +127,7 @@ func BenchmarkDump(b *testing.B) {
 	})
 }
 
-type benchEnv struct {
+type dmBenchEnv struct {
 	tg    *target
 	db    string
 	colls []string
@@ -136,13 +136,13 @@ type benchEnv struct {
 }
 
 var (
-	benchOnce sync.Once
-	benchData *benchEnv
+	dmBenchOnce sync.Once
+	dmBenchData *dmBenchEnv
 )
 
-// benchSetup loads the generated data set once per process.
-func benchSetup(b *testing.B) *benchEnv {
-	benchOnce.Do(func() {
+// dmBenchSetup loads the generated data set once per process.
+func dmBenchSetup(b *testing.B) *dmBenchEnv {
+	dmBenchOnce.Do(func() {
 		size := int64(64 << 20)
 		if v := os.Getenv("BENCH_BYTES"); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
@@ -156,7 +156,7 @@ func benchSetup(b *testing.B) *benchEnv {
 			b.Fatal(err)
 		}
 		// the server lives for the whole benchmark process
-		env := &benchEnv{tg: &target{Endpoint: srv.Endpoint(), Server: srv, Username: "root"}, db: "bench"}
+		env := &dmBenchEnv{tg: &target{Endpoint: srv.Endpoint(), Server: srv, Username: "root"}, db: "bench"}
 		o := client.DefaultOptions()
 		o.Endpoints = []string{srv.Endpoint()}
 		c, err := client.Connect(context.Background(), o)
@@ -181,7 +181,7 @@ func benchSetup(b *testing.B) *benchEnv {
 			}
 			target := size * w / 10
 			g.Go(func() error {
-				n, d, err := loadCollection(ctx, c, env.db, name, target, uint64(i))
+				n, d, err := dmLoadCollection(ctx, c, env.db, name, target, uint64(i))
 				mu.Lock()
 				env.bytes += n
 				env.docs += d
@@ -194,18 +194,18 @@ func benchSetup(b *testing.B) *benchEnv {
 		}
 		fmt.Fprintf(os.Stderr, "bench data set: %d documents, %.1f MB of JSON in %d collections (loaded in %.1fs)\n",
 			env.docs, float64(env.bytes)/1e6, len(env.colls), time.Since(start).Seconds())
-		benchData = env
+		dmBenchData = env
 	})
-	if benchData == nil {
+	if dmBenchData == nil {
 		b.Fatal("bench setup failed")
 	}
-	return benchData
+	return dmBenchData
 }
 
-var benchWords = strings.Fields("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua Köln Zürich 東京 naïve café")
+var dmBenchWords = strings.Fields("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua Köln Zürich 東京 naïve café")
 
-// loadCollection imports generated documents (about 1 KB each) until target bytes.
-func loadCollection(ctx context.Context, c *client.Conn, db, coll string, target int64, seed uint64) (bytesOut, docs int64, err error) {
+// dmLoadCollection imports generated documents (about 1 KB each) until target bytes.
+func dmLoadCollection(ctx context.Context, c *client.Conn, db, coll string, target int64, seed uint64) (bytesOut, docs int64, err error) {
 	rng := rand.New(rand.NewPCG(seed, 42))
 	var buf bytes.Buffer
 	flush := func() error {
@@ -230,7 +230,7 @@ func loadCollection(ctx context.Context, c *client.Conn, db, coll string, target
 		fmt.Fprintf(&buf, `{"_key":"%s%d","n":%d,"f":%g,"active":%v,"name":"user %d","email":"user%d@example.com","tags":["t%d","t%d"],"text":"`,
 			coll, i, i, rng.Float64()*1e6, rng.IntN(2) == 0, i, i, rng.IntN(50), rng.IntN(50))
 		for w := 0; w < 100+rng.IntN(40); w++ {
-			buf.WriteString(benchWords[rng.IntN(len(benchWords))])
+			buf.WriteString(dmBenchWords[rng.IntN(len(dmBenchWords))])
 			buf.WriteByte(' ')
 		}
 		buf.WriteString(`","nested":{"a":` + strconv.Itoa(rng.IntN(1000)) + `,"b":"` + strconv.FormatUint(rng.Uint64(), 36) + `"}}` + "\n")
@@ -245,12 +245,12 @@ func loadCollection(ctx context.Context, c *client.Conn, db, coll string, target
 	return bytesOut, docs, flush()
 }
 
-// runMeasured runs cmd and returns its wall time, its peak RSS in MiB (VmHWM of
+// dmRunMeasured runs cmd and returns its wall time, its peak RSS in MiB (VmHWM of
 // /proc/<pid>/status, polled while it runs) and rusage's Maxrss in MiB. Maxrss is reported
 // for reference only: it counts the memory of the forking test process (the data set and the
 // in-process server), which the child shares until it execs. cpu is its user+system time in
 // seconds, a figure that, unlike throughput, does not depend on what else the machine runs.
-func runMeasured(b *testing.B, cmd *exec.Cmd) (seconds, hwm, maxrss, cpu float64, output string) {
+func dmRunMeasured(b *testing.B, cmd *exec.Cmd) (seconds, hwm, maxrss, cpu float64, output string) {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
@@ -262,7 +262,7 @@ func runMeasured(b *testing.B, cmd *exec.Cmd) (seconds, hwm, maxrss, cpu float64
 	go func() {
 		status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
 		for {
-			if kb := vmHWM(status); kb > peak {
+			if kb := dmVmHWM(status); kb > peak {
 				peak = kb
 			}
 			select {
@@ -284,8 +284,8 @@ func runMeasured(b *testing.B, cmd *exec.Cmd) (seconds, hwm, maxrss, cpu float64
 	return seconds, float64(peak) / 1024, maxrss, cpu, out.String()
 }
 
-// vmHWM reads the VmHWM line (peak resident set, KiB) of a /proc status file; 0 if gone.
-func vmHWM(path string) int64 {
+// dmVmHWM reads the VmHWM line (peak resident set, KiB) of a /proc status file; 0 if gone.
+func dmVmHWM(path string) int64 {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0
@@ -299,10 +299,10 @@ func vmHWM(path string) int64 {
 	return 0
 }
 
-// fetcherSource is the network floor: a separate process (like godump) that fetches every
+// dmFetcherSource is the network floor: a separate process (like godump) that fetches every
 // collection through the same parallel dump API and copies the bodies into files without
 // looking at them.
-const fetcherSource = `package main
+const dmFetcherSource = `package main
 
 import (
 	"fmt"
@@ -386,11 +386,11 @@ func fetch(base, dir, coll string, doSync bool) error {
 }
 `
 
-// buildFetcher compiles fetcherSource (standard library only) into a temporary binary.
-func buildFetcher(b *testing.B) string {
+// dmBuildFetcher compiles dmFetcherSource (standard library only) into a temporary binary.
+func dmBuildFetcher(b *testing.B) string {
 	dir := b.TempDir()
 	src := filepath.Join(dir, "fetch.go")
-	if err := os.WriteFile(src, []byte(fetcherSource), 0o644); err != nil {
+	if err := os.WriteFile(src, []byte(dmFetcherSource), 0o644); err != nil {
 		b.Fatal(err)
 	}
 	exe := filepath.Join(dir, "fetch")
@@ -403,7 +403,7 @@ func buildFetcher(b *testing.B) string {
 	return exe
 }
 
-func dirBytes(dir string) float64 {
+func dmDirBytes(dir string) float64 {
 	var n int64
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {

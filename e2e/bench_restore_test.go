@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arangobackup/godump/arangotest"
 	"github.com/klauspost/pgzip"
 )
 
@@ -53,7 +53,7 @@ func BenchmarkRestore(b *testing.B) {
 		// Indexes before the data (arangorestore's order, our default) or after: see
 		// defaultIndexesAfterData in restore/data.go.
 		{
-			tg := newTarget(b, arangotest.Options{})
+			tg, stop := rsStartServerProcess(b)
 			start := time.Now()
 			res, _ := rsRunMeasured(b, "gorestore", append(tg.serverArgs("idxafter"), dir, "--create-database", "true", "--threads", "2", "--indexes-after-data", "true", "--progress", "false")...)
 			if res.Code != 0 {
@@ -62,13 +62,11 @@ func BenchmarkRestore(b *testing.B) {
 			d := time.Since(start)
 			b.ReportMetric(mb/d.Seconds(), "restore_t2_idxafter_MB/s")
 			b.Logf("gorestore --threads 2 --indexes-after-data true: %s (%.1f MB/s)", d.Round(time.Millisecond), mb/d.Seconds())
-			if tg.Server != nil {
-				tg.Server.Close()
-			}
+			stop()
 		}
 		var restore2 time.Duration
 		for _, threads := range []int{1, 2} {
-			tg := newTarget(b, arangotest.Options{})
+			tg, stop := rsStartServerProcess(b)
 			db := fmt.Sprintf("bench%d", threads)
 			start := time.Now()
 			res, rss := rsRunMeasured(b, "gorestore", append(tg.serverArgs(db), dir, "--create-database", "true", "--threads", strconv.Itoa(threads), "--progress", "false")...)
@@ -95,11 +93,40 @@ func BenchmarkRestore(b *testing.B) {
 					b.Logf("godump --threads 2: %s; restore/dump = %.2f", dd.Round(time.Millisecond), restore2.Seconds()/dd.Seconds())
 				}
 			}
-			if tg.Server != nil {
-				tg.Server.Close()
-			}
+			stop()
 		}
 	}
+}
+
+// rsStartServerProcess runs cmd/arangotest as a process of its own, so that every
+// measurement starts from an empty server and the servers' memory does not pile up in the
+// benchmark process (or slow its garbage collector). stop ends it.
+func rsStartServerProcess(b *testing.B) (*target, func()) {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(b, err, "find a free port")
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := toolCommand(context.Background(), "arangotest", "--port", strconv.Itoa(port))
+	must(b, cmd.Start(), "start arangotest")
+	stop := func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}
+	ep := fmt.Sprintf("http://127.0.0.1:%d", port)
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		resp, err := http.Get(ep + "/_api/version")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			stop()
+			b.Fatalf("arangotest on port %d does not answer: %v", port, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return &target{Endpoint: ep, Username: "root"}, stop
 }
 
 // rsBenchGenerate writes a gzipped 3.12-style dump of about size uncompressed bytes: one
@@ -225,12 +252,8 @@ func rsRunMeasured(b *testing.B, name string, args ...string) (result, int64) {
 // to restore-data, two requests in flight. Its time is the floor for gorestore.
 func rsBenchFloor(b *testing.B, dir string) time.Duration {
 	b.Helper()
-	tg := newTarget(b, arangotest.Options{})
-	defer func() {
-		if tg.Server != nil {
-			tg.Server.Close()
-		}
-	}()
+	tg, stop := rsStartServerProcess(b)
+	defer stop()
 	db := "floor"
 	{
 		req, _ := http.NewRequest(http.MethodPost, tg.Endpoint+"/_db/_system/_api/database", strings.NewReader(`{"name":"floor"}`))

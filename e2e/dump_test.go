@@ -23,14 +23,14 @@ import (
 // ARANGO_ENDPOINT: every document of every collection, the structure files against the
 // server's properties and indexes, the selection options, maskings and fault injection.
 
-// godumpArgs are the arguments of a quiet dump of db into dir.
-func godumpArgs(tg *target, db, dir string, extra ...string) []string {
+// dmGodumpArgs are the arguments of a quiet dump of db into dir.
+func dmGodumpArgs(tg *target, db, dir string, extra ...string) []string {
 	args := append(tg.serverArgs(db), "--output-directory", dir, "--progress", "false")
 	return append(args, extra...)
 }
 
-// versions are the server personalities the tests run against (one run with ARANGO_ENDPOINT).
-func versions() []string {
+// dmVersions are the server personalities the tests run against (one run with ARANGO_ENDPOINT).
+func dmVersions() []string {
 	if realEndpoint() != "" {
 		return []string{"real"}
 	}
@@ -38,26 +38,26 @@ func versions() []string {
 }
 
 func TestDumpStandardDataSet(t *testing.T) {
-	for _, v := range versions() {
+	for _, v := range dmVersions() {
 		t.Run(v, func(t *testing.T) {
 			tg := newTarget(t, arangotest.Options{Version: v})
 			db := uniqueDB(t, "dump")
 			seeded := seedStandard(t, tg, db)
 			dir := filepath.Join(t.TempDir(), "dump")
-			mustRun(t, "godump", godumpArgs(tg, db, dir, "--threads", "2", "--batch-size", "131072", "--docs-per-batch", "100")...)
-			verifyDump(t, tg, db, dir, seeded)
+			mustRun(t, "godump", dmGodumpArgs(tg, db, dir, "--threads", "2", "--batch-size", "131072", "--docs-per-batch", "100")...)
+			dmVerifyDump(t, tg, db, dir, seeded)
 		})
 	}
 }
 
-// verifyDump checks a finished single-database dump against the seed and the server.
-func verifyDump(t *testing.T, tg *target, db, dir string, seeded *seededDB) {
+// dmVerifyDump checks a finished single-database dump against the seed and the server.
+func dmVerifyDump(t *testing.T, tg *target, db, dir string, seeded *seededDB) {
 	t.Helper()
 	for name, sc := range seeded.Collections {
 		got := dumpDocs(t, dir, name)
 		compareDocs(t, "dump of "+name+" vs seed", sc.Docs, got, "nameLower")
-		checkSystemAttributes(t, name, got)
-		checkStructureFile(t, tg, db, dir, sc)
+		dmCheckSystemAttributes(t, name, got)
+		dmCheckStructureFile(t, tg, db, dir, sc)
 	}
 	for _, v := range seeded.Views {
 		b, err := os.ReadFile(filepath.Join(dir, v+".view.json"))
@@ -71,37 +71,37 @@ func verifyDump(t *testing.T, tg *target, db, dir string, seeded *seededDB) {
 		}
 	}
 	var meta map[string]any
-	readJSON(t, filepath.Join(dir, "dump.json"), &meta)
+	dmReadJSON(t, filepath.Join(dir, "dump.json"), &meta)
 	if meta["database"] != db || meta["useEnvelope"] != false {
 		t.Errorf("dump.json: %v", meta)
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "ENCRYPTION")); err != nil || string(b) != "none" {
 		t.Errorf("ENCRYPTION: %q %v", b, err)
 	}
-	checkManifest(t, dir, true)
+	dmCheckManifest(t, dir, true)
 }
 
-// checkSystemAttributes asserts that every dumped document carries _key, _id (collection/key)
+// dmCheckSystemAttributes asserts that every dumped document carries _key, _id (collection/key)
 // and a _rev, and edges their _from and _to, as arangodump writes them.
-func checkSystemAttributes(t *testing.T, coll string, docs map[string]Doc) {
+func dmCheckSystemAttributes(t *testing.T, coll string, docs map[string]Doc) {
 	t.Helper()
 	for k, d := range docs {
-		if d["_key"] != k || d["_id"] != coll+"/"+k || str(d["_rev"]) == "" {
+		if d["_key"] != k || d["_id"] != coll+"/"+k || dmStr(d["_rev"]) == "" {
 			t.Errorf("%s/%s: system attributes _key %v _id %v _rev %v", coll, k, d["_key"], d["_id"], d["_rev"])
 			return
 		}
 	}
 }
 
-// checkStructureFile compares <coll>_<md5>.structure.json with the server's properties and
+// dmCheckStructureFile compares <coll>_<md5>.structure.json with the server's properties and
 // indexes.
-func checkStructureFile(t *testing.T, tg *target, db, dir string, sc *seededCollection) {
+func dmCheckStructureFile(t *testing.T, tg *target, db, dir string, sc *seededCollection) {
 	t.Helper()
 	var st struct {
 		Parameters map[string]any   `json:"parameters"`
 		Indexes    []map[string]any `json:"indexes"`
 	}
-	readJSON(t, filepath.Join(dir, sc.Name+"_"+md5hex(sc.Name)+".structure.json"), &st)
+	dmReadJSON(t, filepath.Join(dir, sc.Name+"_"+dmMD5(sc.Name)+".structure.json"), &st)
 	if st.Parameters["name"] != sc.Name || !jsonEqual(st.Parameters["type"], sc.Type) {
 		t.Errorf("structure of %s: name %v type %v", sc.Name, st.Parameters["name"], st.Parameters["type"])
 	}
@@ -143,9 +143,9 @@ func checkStructureFile(t *testing.T, tg *target, db, dir string, sc *seededColl
 	}
 }
 
-// checkManifest asserts godump-manifest.json: complete with every file's checksum right, or
+// dmCheckManifest asserts godump-manifest.json: complete with every file's checksum right, or
 // (complete=false) absent or not marked complete.
-func checkManifest(t *testing.T, dir string, complete bool) {
+func dmCheckManifest(t *testing.T, dir string, complete bool) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, "godump-manifest.json"))
 	if !complete {
@@ -183,7 +183,7 @@ func checkManifest(t *testing.T, dir string, complete bool) {
 	}
 }
 
-func readJSON(t testing.TB, path string, v any) {
+func dmReadJSON(t testing.TB, path string, v any) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -194,13 +194,13 @@ func readJSON(t testing.TB, path string, v any) {
 	}
 }
 
-func md5hex(s string) string {
+func dmMD5(s string) string {
 	sum := md5.Sum([]byte(s))
 	return hex.EncodeToString(sum[:])
 }
 
-// filesOf lists the base names in dir.
-func filesOf(t testing.TB, dir string) map[string]bool {
+// dmFilesOf lists the base names in dir.
+func dmFilesOf(t testing.TB, dir string) map[string]bool {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -219,12 +219,12 @@ func TestDumpSelectionOptions(t *testing.T) {
 	seeded := seedStandard(t, tg, db)
 	dump := func(t *testing.T, extra ...string) string {
 		dir := filepath.Join(t.TempDir(), "d")
-		mustRun(t, "godump", godumpArgs(tg, db, dir, extra...)...)
+		mustRun(t, "godump", dmGodumpArgs(tg, db, dir, extra...)...)
 		return dir
 	}
 	hasData := func(dir, coll string) bool { return len(dataFilesOf(t, dir, coll)) > 0 }
 	hasStructure := func(dir, coll string) bool {
-		return filesOf(t, dir)[coll+"_"+md5hex(coll)+".structure.json"]
+		return dmFilesOf(t, dir)[coll+"_"+dmMD5(coll)+".structure.json"]
 	}
 
 	t.Run("collection", func(t *testing.T) {
@@ -238,7 +238,7 @@ func TestDumpSelectionOptions(t *testing.T) {
 				compareDocs(t, name, sc.Docs, dumpDocs(t, dir, name))
 			}
 		}
-		checkManifest(t, dir, true)
+		dmCheckManifest(t, dir, true)
 	})
 	t.Run("ignore-collection", func(t *testing.T) {
 		dir := dump(t, "--ignore-collection", collBlobs)
@@ -264,7 +264,7 @@ func TestDumpSelectionOptions(t *testing.T) {
 		}
 		found := false
 		for k, d := range dumpDocs(t, dir, "_analyzers") {
-			if k == "csv" || d["name"] == "csv" || strings.HasSuffix(str(d["name"]), "::csv") {
+			if k == "csv" || d["name"] == "csv" || strings.HasSuffix(dmStr(d["name"]), "::csv") {
 				found = true
 			}
 		}
@@ -283,12 +283,12 @@ func TestDumpSelectionOptions(t *testing.T) {
 				t.Errorf("%s: %d documents with --dump-data false", name, n)
 			}
 		}
-		checkManifest(t, dir, true)
+		dmCheckManifest(t, dir, true)
 	})
 	t.Run("compress-output-false", func(t *testing.T) {
 		dir := dump(t, "--compress-output=false", "--collection", collOrders)
-		if !filesOf(t, dir)[collOrders+"_"+md5hex(collOrders)+".data.json"] {
-			t.Errorf("no plain data file: %v", filesOf(t, dir))
+		if !dmFilesOf(t, dir)[collOrders+"_"+dmMD5(collOrders)+".data.json"] {
+			t.Errorf("no plain data file: %v", dmFilesOf(t, dir))
 		}
 		compareDocs(t, collOrders, seeded.Collections[collOrders].Docs, dumpDocs(t, dir, collOrders))
 	})
@@ -309,13 +309,13 @@ func TestDumpSelectionOptions(t *testing.T) {
 		want := seeded.Collections[collCustomers].Docs
 		compareDocs(t, "masked customers (other fields)", want, got, "nameLower", "email", "address", "age")
 		for k, d := range got {
-			if e := str(d["email"]); !strings.HasSuffix(e, ".invalid") || strings.Contains(e, "example.com") {
+			if e := dmStr(d["email"]); !strings.HasSuffix(e, ".invalid") || strings.Contains(e, "example.com") {
 				t.Fatalf("%s: email not masked: %q", k, e)
 			}
-			if c := str(d["address"].(map[string]any)["city"]); c != "xxxn" {
+			if c := dmStr(d["address"].(map[string]any)["city"]); c != "xxxn" {
 				t.Fatalf("%s: city %q, want xxxn", k, c)
 			}
-			if a := str(d["age"]); a != "1" && a != "2" && a != "3" {
+			if a := dmStr(d["age"]); a != "1" && a != "2" && a != "3" {
 				t.Fatalf("%s: age %q not in 1..3", k, a)
 			}
 			if !jsonEqual(d["balance"], want[k]["balance"]) {
@@ -332,17 +332,17 @@ func TestDumpSelectionOptions(t *testing.T) {
 	})
 	t.Run("overwrite", func(t *testing.T) {
 		dir := dump(t, "--collection", collOrders)
-		res := runTool(t, "godump", godumpArgs(tg, db, dir, "--collection", collKnows)...)
+		res := runTool(t, "godump", dmGodumpArgs(tg, db, dir, "--collection", collKnows)...)
 		if res.Code != 1 || !strings.Contains(res.Stderr, "overwrite") {
 			t.Errorf("dump into a non-empty directory: %s", res)
 		}
 		compareDocs(t, collOrders, seeded.Collections[collOrders].Docs, dumpDocs(t, dir, collOrders))
-		mustRun(t, "godump", godumpArgs(tg, db, dir, "--collection", collKnows, "--overwrite", "true")...)
+		mustRun(t, "godump", dmGodumpArgs(tg, db, dir, "--collection", collKnows, "--overwrite", "true")...)
 		compareDocs(t, collKnows, seeded.Collections[collKnows].Docs, dumpDocs(t, dir, collKnows))
 		if hasData(dir, collOrders) {
 			t.Error("--overwrite kept the old dump's data file")
 		}
-		checkManifest(t, dir, true)
+		dmCheckManifest(t, dir, true)
 	})
 	t.Run("progress-and-summary", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "p")
@@ -353,7 +353,7 @@ func TestDumpSelectionOptions(t *testing.T) {
 				t.Errorf("stdout lacks %q:\n%s", want, res.Stdout)
 			}
 		}
-		res = mustRun(t, "godump", godumpArgs(tg, db, filepath.Join(t.TempDir(), "q"), "--collection", collOrders)...)
+		res = mustRun(t, "godump", dmGodumpArgs(tg, db, filepath.Join(t.TempDir(), "q"), "--collection", collOrders)...)
 		if res.Stdout != "" {
 			t.Errorf("--progress false printed: %q", res.Stdout)
 		}
@@ -369,7 +369,7 @@ func TestDumpSelectionOptions(t *testing.T) {
 	})
 }
 
-func str(v any) string {
+func dmStr(v any) string {
 	switch x := v.(type) {
 	case string:
 		return x
@@ -407,16 +407,16 @@ func TestDumpAllDatabases(t *testing.T) {
 		sub := filepath.Join(dir, db)
 		compareDocs(t, db+"/items", want[db].Docs, dumpDocs(t, sub, "items"))
 		var meta map[string]any
-		readJSON(t, filepath.Join(sub, "dump.json"), &meta)
+		dmReadJSON(t, filepath.Join(sub, "dump.json"), &meta)
 		if meta["database"] != db {
 			t.Errorf("%s/dump.json: %v", db, meta)
 		}
-		checkManifest(t, sub, true)
+		dmCheckManifest(t, sub, true)
 	}
-	if !filesOf(t, filepath.Join(dir, "_system"))["dump.json"] {
+	if !dmFilesOf(t, filepath.Join(dir, "_system"))["dump.json"] {
 		t.Error("no _system subdirectory")
 	}
-	if filesOf(t, dir)["dump.json"] {
+	if dmFilesOf(t, dir)["dump.json"] {
 		t.Error("--all-databases wrote top-level dump.json")
 	}
 }
@@ -472,7 +472,7 @@ func TestDumpFaults(t *testing.T) {
 			}
 			defer tg.Server.ClearFaults()
 			dir := filepath.Join(t.TempDir(), "d")
-			res := runTool(t, "godump", godumpArgs(tg, db, dir, "--threads", "2", "--batch-size", "131072", "--docs-per-batch", "50", "--server.max-retries", "4")...)
+			res := runTool(t, "godump", dmGodumpArgs(tg, db, dir, "--threads", "2", "--batch-size", "131072", "--docs-per-batch", "50", "--server.max-retries", "4")...)
 			fired := 0
 			for _, fi := range tg.Server.Faults() {
 				fired += fi.Fired
@@ -484,14 +484,14 @@ func TestDumpFaults(t *testing.T) {
 				if res.Code != 1 || !strings.Contains(res.Stderr, sc.errText) || !strings.Contains(res.Stderr, "database "+db) || !strings.Contains(res.Stderr, "collection ") {
 					t.Errorf("want a clear failure mentioning %q, database and collection: %s", sc.errText, res)
 				}
-				checkManifest(t, dir, false)
+				dmCheckManifest(t, dir, false)
 				return
 			}
 			if res.Code != 0 {
 				t.Fatalf("dump failed: %s", res)
 			}
 			tg.Server.ClearFaults()
-			verifyDump(t, tg, db, dir, seeds[sc.version])
+			dmVerifyDump(t, tg, db, dir, seeds[sc.version])
 		})
 	}
 }
@@ -507,7 +507,7 @@ func TestDumpInterrupted(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "d")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := toolCommand(ctx, "godump", godumpArgs(tg, db, dir, "--docs-per-batch", "100", "--batch-size", "131072")...)
+	cmd := toolCommand(ctx, "godump", dmGodumpArgs(tg, db, dir, "--docs-per-batch", "100", "--batch-size", "131072")...)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -517,16 +517,16 @@ func TestDumpInterrupted(t *testing.T) {
 	_ = cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
 	var ee *exec.ExitError
-	if !asExit(err, &ee) || ee.ExitCode() != 3 {
+	if !dmAsExit(err, &ee) || ee.ExitCode() != 3 {
 		t.Fatalf("exit %v, want 3; output:\n%s", err, out.String())
 	}
 	if !strings.Contains(out.String(), "interrupted") {
 		t.Errorf("output does not say interrupted:\n%s", out.String())
 	}
-	checkManifest(t, dir, false)
+	dmCheckManifest(t, dir, false)
 }
 
-func asExit(err error, ee **exec.ExitError) bool {
+func dmAsExit(err error, ee **exec.ExitError) bool {
 	e, ok := err.(*exec.ExitError)
 	if ok {
 		*ee = e
@@ -562,7 +562,7 @@ func TestDumpCluster(t *testing.T) {
 
 			split := v == "3.12.4" // split files need the parallel dump API
 			dir := filepath.Join(t.TempDir(), "d")
-			mustRun(t, "godump", godumpArgs(tg, db, dir, "--threads", "2", "--docs-per-batch", "100")...)
+			mustRun(t, "godump", dmGodumpArgs(tg, db, dir, "--threads", "2", "--docs-per-batch", "100")...)
 			files := dataFilesOf(t, dir, "items")
 			if split && len(files) != 3 {
 				t.Errorf("split dump: %d data files, want one per shard (3): %v", len(files), files)
@@ -574,14 +574,14 @@ func TestDumpCluster(t *testing.T) {
 			var st struct {
 				Parameters map[string]any `json:"parameters"`
 			}
-			readJSON(t, filepath.Join(dir, "items.structure.json"), &st)
+			dmReadJSON(t, filepath.Join(dir, "items.structure.json"), &st)
 			if st.Parameters["name"] != "items" || !jsonEqual(st.Parameters["numberOfShards"], 3) {
 				t.Errorf("cluster structure file: %v", st.Parameters)
 			}
-			checkManifest(t, dir, true)
+			dmCheckManifest(t, dir, true)
 
 			dir = filepath.Join(t.TempDir(), "nosplit")
-			mustRun(t, "godump", godumpArgs(tg, db, dir, "--split-files", "false")...)
+			mustRun(t, "godump", dmGodumpArgs(tg, db, dir, "--split-files", "false")...)
 			if files := dataFilesOf(t, dir, "items"); len(files) != 1 || strings.Contains(filepath.Base(files[0]), ".0.") {
 				t.Errorf("--split-files false: %v", files)
 			}

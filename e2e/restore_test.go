@@ -797,3 +797,101 @@ func TestRestoreClusterShardOverrides(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreAllDatabasesAndEnvelopes: an --all-databases dump (one subdirectory per
+// database) with an envelope dump holding removals; and --force-same-database.
+func TestRestoreAllDatabasesAndEnvelopes(t *testing.T) {
+	tg := newTarget(t, arangotest.Options{})
+	root := t.TempDir()
+	dbA, dbB := uniqueDB(t, "alla"), uniqueDB(t, "allb")
+	tg.dropAtEnd(t, dbA)
+	tg.dropAtEnd(t, dbB)
+	var env bytes.Buffer
+	pad := strings.Repeat("p", 100)
+	for i := 0; i < 3000; i++ {
+		fmt.Fprintf(&env, `{"type":2300,"key":"k%d","rev":"%d","data":{"_key":"k%d","_rev":"%d","v":%d,"pad":"%s"}}`+"\n", i, i, i, i, i, pad)
+	}
+	for i := 0; i < 3000; i += 3 {
+		fmt.Fprintf(&env, `{"type":2302,"key":"k%d","rev":"x%d"}`+"\n", i, i)
+	}
+	for i := 0; i < 3000; i += 9 { // re-inserted after removal, several batches later
+		fmt.Fprintf(&env, `{"type":2300,"key":"k%d","rev":"y%d","data":{"_key":"k%d","v":"again"}}`+"\n", i, i, i)
+	}
+	rsWriteDump(t, filepath.Join(root, dbA), dbA, []rsColl{{Name: "log", Type: 2, Lines: env.Bytes()}})
+	rsGraphDump(t, filepath.Join(root, dbB), 50, 50)
+	// rsGraphDump names the database graphsrc in dump.json; the subdirectory name is used
+	// only when dump.json has none, so point dump.json at dbB.
+	meta, _ := json.Marshal(Doc{"database": dbB, "properties": Doc{"name": dbB}})
+	must(t, os.WriteFile(filepath.Join(root, dbB, "dump.json"), meta, 0o644), "dump.json")
+
+	args := []string{"--server.endpoint", tg.Endpoint, "--server.username", tg.Username, "--server.password", tg.Password}
+	mustRun(t, "gorestore", append(args, root, "--all-databases", "true", "--create-database", "true", "--batch-size", "131072", "--progress", "false")...)
+	compareDocs(t, dbA+"/log", dumpDocs(t, filepath.Join(root, dbA), "log"), rsServerDocs(t, tg, dbA, "log"))
+	if n := len(rsServerDocs(t, tg, dbA, "log")); n != 2000+334 {
+		t.Errorf("log: %d documents, want %d", n, 2334)
+	}
+	compareDocs(t, dbB+"/knows", dumpDocs(t, filepath.Join(root, dbB), "knows"), rsServerDocs(t, tg, dbB, "knows"))
+
+	// --force-same-database refuses a database of another name.
+	res := runTool(t, "gorestore", append(tg.serverArgs(dbA), filepath.Join(root, dbB), "--force-same-database", "true", "--progress", "false")...)
+	if res.Code == 0 || !strings.Contains(res.Stderr, "does not match") {
+		t.Errorf("--force-same-database: %s", res)
+	}
+	// --all-databases with --server.database is a usage error.
+	res = runTool(t, "gorestore", append(tg.serverArgs(dbA), root, "--all-databases", "true", "--progress", "false")...)
+	if res.Code != 2 {
+		t.Errorf("--all-databases --server.database: %s", res)
+	}
+}
+
+// TestRestoreInterrupt: SIGINT stops the restore with exit code 3, keeps continue.json, and
+// --continue finishes it.
+func TestRestoreInterrupt(t *testing.T) {
+	tg := newTarget(t, arangotest.Options{})
+	tg.needArangotest(t)
+	dir := t.TempDir()
+	docs := rsGenDocs(30000)
+	rsWriteDump(t, dir, "src", []rsColl{{Name: "big", Type: 2, Docs: docs, Gzip: true}})
+	db := uniqueDB(t, "sigint")
+	tg.dropAtEnd(t, db)
+	counter := rsRestoreDataCounter(tg.Server, 20*time.Millisecond)
+	defer tg.Server.RemoveFault(counter)
+	args := append(tg.serverArgs(db), dir, "--create-database", "true", "--batch-size", "131072", "--progress", "false")
+	cmd := toolCommand(context.Background(), "gorestore", args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	must(t, cmd.Start(), "start gorestore")
+	for deadline := time.Now().Add(30 * time.Second); rsFaultMatched(tg.Server, counter) < 5 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	must(t, cmd.Process.Signal(os.Interrupt), "SIGINT")
+	err := cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 3 {
+		t.Fatalf("exit code %d after SIGINT (%v), want 3: %s", code, err, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "continue.json")); err != nil {
+		t.Fatal("continue.json not kept after SIGINT")
+	}
+	res := mustRun(t, "gorestore", append(args, "--continue", "true")...)
+	if !strings.Contains(res.Stdout, "not sent again") {
+		t.Errorf("resume re-sent everything: %s", res.Stdout)
+	}
+	compareDocs(t, "big", rsDocsByKey(docs), rsServerDocs(t, tg, db, "big"))
+}
+
+// TestRestoreUniqueViolation: data that violates a unique index fails the restore (in
+// either index order), naming the collection.
+func TestRestoreUniqueViolation(t *testing.T) {
+	tg := newTarget(t, arangotest.Options{})
+	dir := t.TempDir()
+	rsWriteDump(t, dir, "src", []rsColl{{Name: "dups", Type: 2, Docs: []Doc{{"_key": "a", "email": "x@y"}, {"_key": "b", "email": "x@y"}},
+		Indexes: []Doc{{"type": "persistent", "fields": []string{"email"}, "unique": true, "sparse": false, "name": "byEmail"}}}})
+	for _, after := range []string{"true", "false"} {
+		db := uniqueDB(t, "dups")
+		tg.dropAtEnd(t, db)
+		res := runTool(t, "gorestore", append(tg.serverArgs(db), dir, "--create-database", "true", "--indexes-after-data", after, "--progress", "false")...)
+		if res.Code == 0 || !strings.Contains(res.Stderr, `"dups"`) {
+			t.Errorf("--indexes-after-data %s: duplicate under a unique index accepted: %s", after, res)
+		}
+	}
+}

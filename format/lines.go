@@ -12,8 +12,9 @@ import (
 
 // LineReader streams the lines of a collection's data files in order,
 // classifying and validating each without decoding documents. Memory is
-// bounded by the read buffer (1 MiB, grown to hold the longest line or the
-// requested batch size). It is not safe for concurrent use.
+// bounded by the read buffer (64 KiB to 2 MiB by file size, grown to hold
+// the longest line or the requested batch size) plus pgzip's read-ahead. It
+// is not safe for concurrent use.
 type LineReader struct {
 	files []DataFile
 	fi    int // index of the open file, -1 before the first

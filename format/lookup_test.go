@@ -164,6 +164,7 @@ func TestAllDatabases(t *testing.T) {
 		writeFile(t, dir, "dump.json", `{"database":"`+db+`","properties":{"name":"`+db+`"}}`)
 	}
 	os.Mkdir(filepath.Join(root, "not-a-db"), 0o755)
+	writeFile(t, root, "ENCRYPTION", "none") // arangodump may write one at the top
 	d, err := Open(root)
 	if err != nil {
 		t.Fatal(err)
@@ -177,6 +178,17 @@ func TestAllDatabases(t *testing.T) {
 	}
 	if _, err := Open(t.TempDir()); err == nil {
 		t.Fatal("empty directory accepted")
+	}
+	// A dump of an empty database holding only ENCRYPTION is one database.
+	only := t.TempDir()
+	writeFile(t, only, "ENCRYPTION", "none")
+	if d, err := Open(only); err != nil || d.AllDatabases || len(d.Databases) != 1 {
+		t.Fatalf("ENCRYPTION-only dump: %+v %v", d, err)
+	}
+	// An encrypted top level is refused too.
+	writeFile(t, root, "ENCRYPTION", "aes-256-ctr")
+	if _, err := Open(root); !errors.Is(err, ErrEncrypted) {
+		t.Fatalf("encrypted top level: %v", err)
 	}
 }
 

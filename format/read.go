@@ -32,7 +32,7 @@ func Open(dir string) (*Dump, error) {
 		return nil, fmt.Errorf("open dump: %w", err)
 	}
 	d := &Dump{Dir: dir}
-	if isDatabaseDir(entries) {
+	if hasDumpMetadata(entries) {
 		db, err := OpenDatabase(dir)
 		if err != nil {
 			return nil, err
@@ -75,7 +75,30 @@ func Open(dir string) (*Dump, error) {
 		}
 	}
 	if len(d.Databases) == 0 {
+		if isDatabaseDir(entries) { // only an ENCRYPTION file: an empty dump
+			db, err := OpenDatabase(dir)
+			if err != nil {
+				return nil, err
+			}
+			d.Encryption = db.Encryption
+			d.Databases = []*Database{db}
+			return d, nil
+		}
 		return nil, &Error{File: dir, Err: fmt.Errorf("%w: no ENCRYPTION, dump.json or structure files, and no database subdirectories", ErrNotDump)}
+	}
+	// arangodump --all-databases may leave an ENCRYPTION file at the top.
+	for _, e := range entries {
+		if e.Name() == EncryptionFileName && !e.IsDir() {
+			p := filepath.Join(dir, EncryptionFileName)
+			b, err := readMetaFile(p)
+			if err != nil {
+				return nil, &Error{File: p, Err: err}
+			}
+			d.Encryption = strings.TrimSpace(string(b))
+			if d.Encryption != "" && d.Encryption != "none" {
+				return nil, &Error{File: p, Err: fmt.Errorf("%w (ENCRYPTION is %q)", ErrEncrypted, truncate(d.Encryption, 40))}
+			}
+		}
 	}
 	d.AllDatabases = true
 	// arangorestore: alphabetical, _system last.
@@ -87,6 +110,18 @@ func Open(dir string) (*Dump, error) {
 		return a < b
 	})
 	return d, nil
+}
+
+// hasDumpMetadata reports whether the entries hold a database's own files
+// (dump.json, structure or view files), as opposed to only ENCRYPTION.
+func hasDumpMetadata(entries []fs.DirEntry) bool {
+	for _, e := range entries {
+		n := e.Name()
+		if !e.IsDir() && (n == DumpJSONFileName || strings.HasSuffix(n, ".structure.json") || strings.HasSuffix(n, ".view.json")) {
+			return true
+		}
+	}
+	return false
 }
 
 // isDatabaseDir reports whether the entries hold dump files.

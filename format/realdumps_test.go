@@ -202,6 +202,7 @@ func TestRealDumps(t *testing.T) {
 		seen++
 		dir := filepath.Join(realDumps, e.Name())
 		t.Run(e.Name(), func(t *testing.T) {
+			t.Parallel() // read-only data; uses both cores
 			d, err := Open(dir)
 			if err != nil {
 				t.Fatal(err)

@@ -120,12 +120,12 @@ func manifestFile(m *format.Manifest, name string) *format.ManifestFile {
 }
 
 // WriteList prints what the dump holds (--list): databases, collections with type,
-// documents, size and indexes, and views.
-func (p *Plan) WriteList(w io.Writer, count bool) error {
+// documents, size and indexes, and views. showTarget adds the database each is restored into.
+func (p *Plan) WriteList(w io.Writer, count, showTarget bool) error {
 	for _, dp := range p.Databases {
 		name := dp.Source.Name
 		fmt.Fprintf(w, "database %s (directory %s)", name, dp.Source.Dir)
-		if dp.Target != name {
+		if showTarget && dp.Target != name {
 			fmt.Fprintf(w, " -> restored into %s", dp.Target)
 		}
 		fmt.Fprintln(w)

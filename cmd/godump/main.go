@@ -114,7 +114,7 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Uint64Var(&o.MaxBatchMemory, "max-batch-memory", 8<<20, "largest batch held in memory per running job, in bytes (godump)")
 	progressOn := cliflag.Bool(fs, "progress", true, "show progress")
 	// Accepted for compatibility with arangodump's command lines.
-	fs.Uint64("local-network-threads", 4, "accepted for compatibility; godump fetches one batch ahead per job")
+	fs.IntVar(&o.NetworkThreads, "local-network-threads", o.NetworkThreads, "requests in flight per job with the parallel dump API (each holds one batch in memory)")
 	fs.Uint64("local-writer-threads", 5, "accepted for compatibility; each job writes its own file")
 	compressTransfer := cliflag.Bool(fs, "compress-transfer", false, "accepted for compatibility; transfers are not compressed")
 	dumpVPack := cliflag.Bool(fs, "dump-vpack", false, "not supported: godump writes JSON")
@@ -125,7 +125,7 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Uint64("tick-end", 0, "obsolete, ignored")
 	showVersion := cliflag.Bool(fs, "version", false, "print the version and exit")
 	help := fs.BoolP("help", "h", false, "show this help")
-	for _, hidden := range []string{"use-experimental-dump", "local-network-threads", "local-writer-threads", "envelope", "tick-start", "tick-end", "dbserver-worker-threads", "dbserver-prefetch-batches", "dump-vpack"} {
+	for _, hidden := range []string{"use-experimental-dump", "local-writer-threads", "envelope", "tick-start", "tick-end", "dbserver-worker-threads", "dbserver-prefetch-batches", "dump-vpack"} {
 		_ = fs.MarkHidden(hidden)
 	}
 
@@ -176,9 +176,9 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	if os.Getenv("GOMEMLIMIT") == "" {
-		// A soft heap limit sized from the batches in flight (two per job) keeps the
+		// A soft heap limit sized from the batches in flight (network threads + 1 per job) keeps the
 		// garbage of finished batches from doubling the footprint.
-		debug.SetMemoryLimit(int64(64<<20 + 2*uint64(o.Threads)*o.MaxBatchMemory))
+		debug.SetMemoryLimit(int64(64<<20 + uint64(o.Threads*(o.NetworkThreads+1))*o.MaxBatchMemory))
 	}
 	conn, err := client.Connect(ctx, copts)
 	if err != nil {

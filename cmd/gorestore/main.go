@@ -79,7 +79,7 @@ func run(ctx context.Context, args []string) int {
 		list, showProgress            bool
 	)
 	showProgress = true
-	fs.StringVar(&opts.InputDirectory, "input-directory", "dump", "input directory (default: ./dump)")
+	fs.StringVar(&opts.InputDirectory, "input-directory", "dump", "input directory")
 	client.AddFlags(fs, &copts)
 	cliflag.BoolVar(fs, &opts.CreateDatabase, "create-database", false, "create the target database if it does not exist (default false)")
 	cliflag.BoolVar(fs, &opts.ForceSameDatabase, "force-same-database", false, "refuse to restore into a database of another name than in dump.json (default false)")
@@ -89,11 +89,11 @@ func run(ctx context.Context, args []string) int {
 	fs.StringArrayVar(&opts.Views, "view", nil, "restore only this view (repeatable; with --collection and no --view no views are restored)")
 	cliflag.BoolVar(fs, &opts.IncludeSystemCollections, "include-system-collections", false, "restore system collections too (default false)")
 	fs.StringArrayVar(&renames, "rename-collection", nil, "restore collection old as new: old=new (repeatable; edges' _from/_to follow)")
-	cliflag.BoolVar(fs, &opts.CreateCollection, "create-collection", true, "create collections, indexes and views (default true)")
-	cliflag.BoolVar(fs, &opts.ImportData, "import-data", true, "load documents (default true)")
-	cliflag.BoolVar(fs, &opts.Overwrite, "overwrite", true, "replace existing collections and views (default true)")
-	fs.IntVar(&opts.Threads, "threads", opts.Threads, "parallel requests: collections and batches of one collection (default max(2, cores))")
-	fs.Uint64Var(&batchSize, "batch-size", batchSize, "bytes per restore-data request (default 8388608, at least 131072)")
+	cliflag.BoolVar(fs, &opts.CreateCollection, "create-collection", true, "create collections, indexes and views")
+	cliflag.BoolVar(fs, &opts.ImportData, "import-data", true, "load documents")
+	cliflag.BoolVar(fs, &opts.Overwrite, "overwrite", true, "replace existing collections and views")
+	fs.IntVar(&opts.Threads, "threads", opts.Threads, "parallel requests: collections and batches of one collection (default: max(2, cores))")
+	fs.Uint64Var(&batchSize, "batch-size", batchSize, "bytes per restore-data request (at least 131072)")
 	fs.StringArrayVar(&shards, "number-of-shards", nil, "override numberOfShards: N or coll=N (repeatable; not for system collections)")
 	fs.StringArrayVar(&replFactor, "replication-factor", nil, "override replicationFactor: N, satellite, or coll=N (repeatable)")
 	fs.StringArrayVar(&writeConc, "write-concern", nil, "override writeConcern: N or coll=N (repeatable)")
@@ -101,13 +101,32 @@ func run(ctx context.Context, args []string) int {
 	cliflag.BoolVar(fs, &opts.Force, "force", false, "go on after errors, reporting them as warnings (default false)")
 	cliflag.BoolVar(fs, &opts.IgnoreDistributeShardsLikeErrors, "ignore-distribute-shards-like-errors", false,
 		"create collections even if their distributeShardsLike prototype is missing (default false)")
-	cliflag.BoolVar(fs, &opts.EnableRevisionTrees, "enable-revision-trees", true, "give collections from pre-3.8 dumps revision trees (default true)")
+	cliflag.BoolVar(fs, &opts.EnableRevisionTrees, "enable-revision-trees", true, "give collections from pre-3.8 dumps revision trees")
 	cliflag.BoolVar(fs, &opts.FastClusterRestore, "fast-cluster-restore", false,
 		"cluster: load with replication factor 1 spread over all --server.endpoint Coordinators, then raise it and wait for sync (default false)")
-	cliflag.BoolVar(fs, &opts.IndexesAfterData, "indexes-after-data", opts.IndexesAfterData, "build secondary indexes after loading the data instead of before")
+	cliflag.BoolVar(fs, &opts.IndexesAfterData, "indexes-after-data", opts.IndexesAfterData, "build secondary indexes after loading a collection's data (false: before, as arangorestore)")
 	cliflag.BoolVar(fs, &list, "list", false, "print what the dump holds and exit, without connecting (default false)")
 	cliflag.BoolVar(fs, &opts.DryRun, "dry-run", false, "connect, check and print the plan without writing (default false)")
-	cliflag.BoolVar(fs, &showProgress, "progress", true, "show progress (default true)")
+	cliflag.BoolVar(fs, &showProgress, "progress", true, "show progress")
+
+	// arangorestore options that have no effect here, accepted so that scripts run unchanged.
+	var ignoredBool bool
+	var ignoredStr string
+	var ignoredNum uint64
+	var cleanupDuplicates bool
+	for _, name := range []string{"recycle-ids", "envelope", "compress-transfer"} {
+		cliflag.BoolVar(fs, &ignoredBool, name, false, "accepted for arangorestore compatibility; no effect")
+		_ = fs.MarkHidden(name)
+	}
+	for _, name := range []string{"descriptors-minimum", "max-unused-buffers-capacity", "compress-request-threshold",
+		"initial-connect-retries", "default-number-of-shards", "default-replication-factor"} {
+		fs.Uint64Var(&ignoredNum, name, 0, "accepted for arangorestore compatibility; no effect")
+		_ = fs.MarkHidden(name)
+	}
+	fs.StringVar(&ignoredStr, "temp.path", "", "accepted for arangorestore compatibility; no effect")
+	_ = fs.MarkHidden("temp.path")
+	cliflag.BoolVar(fs, &cleanupDuplicates, "cleanup-duplicate-attributes", false, "not supported (documents are sent as they are)")
+	_ = fs.MarkHidden("cleanup-duplicate-attributes")
 
 	if err := cliflag.Parse(fs, args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -131,6 +150,9 @@ func run(ctx context.Context, args []string) int {
 			}
 		}
 	}
+	if err == nil && cleanupDuplicates {
+		err = errors.New("--cleanup-duplicate-attributes is not supported: gorestore sends documents as they are in the dump")
+	}
 	if err == nil && opts.AllDatabases && fs.Changed("server.database") {
 		err = errors.New("--all-databases cannot be combined with --server.database")
 	}
@@ -150,7 +172,7 @@ func run(ctx context.Context, args []string) int {
 			return fail(err)
 		}
 		printWarnings(plan.Warnings)
-		if err := plan.WriteList(os.Stdout, true); err != nil {
+		if err := plan.WriteList(os.Stdout, true, fs.Changed("server.database")); err != nil {
 			return fail(err)
 		}
 		return exitOK
@@ -190,7 +212,7 @@ func run(ctx context.Context, args []string) int {
 	if sum != nil {
 		if opts.DryRun {
 			fmt.Println("dry run: nothing was written. The restore would do this:")
-			if lerr := plan.WriteList(os.Stdout, true); lerr != nil && err == nil {
+			if lerr := plan.WriteList(os.Stdout, true, true); lerr != nil && err == nil {
 				err = lerr
 			}
 		} else {
