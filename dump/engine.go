@@ -30,6 +30,7 @@ package dump
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -211,7 +212,7 @@ func databaseDir(name string, props []byte) string {
 	var p struct {
 		ID string `json:"id"`
 	}
-	_ = jsonUnmarshal(props, &p)
+	_ = json.Unmarshal(props, &p)
 	return format.DatabaseDirName(name, p.ID)
 }
 
@@ -324,7 +325,7 @@ func (e *engine) writeMetadata(db string, inv *inventory, sel *selection, out Ou
 			var vi struct {
 				Name string `json:"name"`
 			}
-			if err := jsonUnmarshal(v, &vi); err != nil || vi.Name == "" {
+			if err := json.Unmarshal(v, &vi); err != nil || vi.Name == "" {
 				return fmt.Errorf("database %s: inventory view %d has no name", db, i)
 			}
 			if err := out.WriteView(vi.Name, v); err != nil {

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,15 +25,28 @@ type shardRef struct {
 	Leader string // DB-Server holding the shard's leader ("" on a single server)
 }
 
-// bufPool recycles batch buffers; a running job holds at most two (one being written, one
-// being fetched).
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// freeBufs recycles batch buffers. Unlike a sync.Pool it survives garbage collections, so
+// batches of several MiB are not allocated (and zeroed) again after every GC; it never holds
+// more buffers than were in use at once (a job holds at most network threads + 1).
+var freeBufs = make(chan *bytes.Buffer, 32)
 
-func getBuf() *bytes.Buffer { b := bufPool.Get().(*bytes.Buffer); b.Reset(); return b }
+func getBuf() *bytes.Buffer {
+	select {
+	case b := <-freeBufs:
+		b.Reset()
+		return b
+	default:
+		return new(bytes.Buffer)
+	}
+}
 
 func putBuf(b *bytes.Buffer) {
-	if b.Cap() <= 128<<20 {
-		bufPool.Put(b)
+	if b.Cap() > 128<<20 {
+		return // an outsized batch (one huge document): let it go
+	}
+	select {
+	case freeBufs <- b:
+	default:
 	}
 }
 

@@ -130,7 +130,7 @@ func rsCheckIndexes(t testing.TB, tg *target, db, coll string, want []Doc) {
 func TestRestoreRealDumps(t *testing.T) {
 	entries, err := os.ReadDir(realDumpsDir)
 	if err != nil {
-		t.Skipf("no real dumps: %v", err)
+		t.Fatalf("the real dumps must be at %s (../shared next to the repository): %v", realDumpsDir, err)
 	}
 	tg := newTarget(t, arangotest.Options{})
 	n := 0

@@ -48,7 +48,7 @@ var syncTimeout = time.Hour
 func jsonUnmarshal(b []byte, v any) error { return jsonAPI.Unmarshal(b, v) }
 
 func sortLargestFirst(cs []*CollectionPlan) {
-	sort.SliceStable(cs, func(i, j int) bool { return cs[i].DataBytes > cs[j].DataBytes })
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].Work > cs[j].Work })
 }
 
 // assignEndpoints spreads the collections over the Coordinators for a fast cluster restore:
@@ -68,7 +68,7 @@ func (e *engine) assignEndpoints(dp *DatabasePlan) {
 			}
 		}
 		c.Endpoint = e.conn.Endpoints[best]
-		load[best] += c.DataBytes + 1
+		load[best] += c.Work + 1
 	}
 }
 

@@ -44,6 +44,9 @@ type CollectionPlan struct {
 	FinalWriteConcern      any
 	// DataBytes is the size of the data files on disk.
 	DataBytes int64
+	// Work estimates the uncompressed bytes to send (godump's manifest, else gzip files
+	// counted five times their size), for scheduling the largest collections first.
+	Work int64
 	// Endpoint pins the collection's requests to one Coordinator (fast cluster restore).
 	Endpoint string
 }
@@ -120,6 +123,17 @@ func BuildPlan(opts Options) (*Plan, error) {
 			if err == nil {
 				err = checkAgainstManifest(db, c)
 			}
+			if err == nil && db.Manifest != nil {
+				var work int64
+				for _, mf := range db.Manifest.Files {
+					if mf.Collection == c.Name {
+						work += mf.UncompressedSize
+					}
+				}
+				if work > 0 {
+					cp.Work = work
+				}
+			}
 			if err != nil {
 				return nil, fmt.Errorf("database %s: %w", db.Name, err)
 			}
@@ -179,6 +193,11 @@ func planCollection(c *format.Collection, opts Options) (*CollectionPlan, error)
 	for _, f := range c.DataFiles {
 		if st, err := os.Stat(f.Path); err == nil {
 			cp.DataBytes += st.Size()
+			if f.Compressed {
+				cp.Work += 5 * st.Size()
+			} else {
+				cp.Work += st.Size()
+			}
 		}
 	}
 	var params map[string]json.RawMessage

@@ -121,8 +121,7 @@ func (e *engine) restoreDatabase(ctx context.Context, dp *DatabasePlan) (int, er
 		e.dryRunChecks(ctx, dp)
 	}
 	e.assignEndpoints(dp)
-	docsExpected := int64(0)
-	e.rep.Plan(len(dp.Collections), docsExpected)
+	e.rep.Plan(len(dp.Collections), expectedDocs(dp))
 
 	// 1. Collections, serially, in creation order.
 	if e.opts.CreateCollection {
@@ -452,4 +451,24 @@ func (e *engine) dryRunChecks(ctx context.Context, dp *DatabasePlan) {
 			e.warn(fmt.Sprintf("dry run: db %s: collection %s exists and would be kept as it is (--overwrite false)", dp.Target, c.Target))
 		}
 	}
+}
+
+// expectedDocs is the number of documents godump's manifest records for the planned
+// collections (0, unknown, for dumps without one).
+func expectedDocs(dp *DatabasePlan) int64 {
+	m := dp.Source.Manifest
+	if m == nil {
+		return 0
+	}
+	planned := map[string]bool{}
+	for _, c := range dp.Collections {
+		planned[c.Name()] = true
+	}
+	var n int64
+	for _, f := range m.Files {
+		if planned[f.Collection] {
+			n += f.Documents
+		}
+	}
+	return n
 }

@@ -6,24 +6,31 @@
 # their extra test dependencies come through the Go module proxy.
 #
 # Environment:
+#   ARANGOTEST_BIN     server binary to test (default: build bin/arangotest)
 #   CONFORMANCE_RUN    -test.run regexp (default: all)
 #   CONFORMANCE_AUTH   TEST_AUTHENTICATION value, e.g. basic:root:secret (default: none)
 #   CONFORMANCE_OUT    file for the go test -json stream (default: $WORK/conformance.json)
 #   CONFORMANCE_ARGS   extra arguments for bin/arangotest
+#   ENABLE_DATABASE_EXTRA_FEATURES=true  run the driver's compression tests too (the server
+#                      then compresses responses, like arangod --http.compress-response-threshold=1)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 GO=${GO:-go}
-BIN=${ARANGOTEST_BIN:-$ROOT/bin/arangotest}
-[ -x "$BIN" ] || $GO build -o "$ROOT/bin/" ./cmd/arangotest
+if [ -n "${ARANGOTEST_BIN:-}" ]; then
+	BIN=$ARANGOTEST_BIN
+else
+	BIN=$ROOT/bin/arangotest
+	$GO build -o "$BIN" ./cmd/arangotest
+fi
 
 DRV_VERSION=$($GO list -m -f '{{.Version}}' github.com/arangodb/go-driver/v2)
 DRV_DIR=$($GO list -m -f '{{.Dir}}' github.com/arangodb/go-driver/v2)
 WORK=${CONFORMANCE_WORK:-${TMPDIR:-/tmp}/arangotest-conformance-$DRV_VERSION}
 mkdir -p "$WORK"
 TESTBIN=$WORK/drivertests.test
-if [ ! -x "$TESTBIN" ]; then
+if [ ! -x "$TESTBIN" ] || [ ! -d "$WORK/src/tests" ]; then
 	rm -rf "$WORK/src"
 	cp -r "$DRV_DIR" "$WORK/src"
 	chmod -R u+w "$WORK/src"
@@ -35,6 +42,10 @@ AUTH_ARGS=()
 if [ -n "${CONFORMANCE_AUTH:-}" ]; then
 	IFS=: read -r _ user pass <<<"$CONFORMANCE_AUTH"
 	AUTH_ARGS=(--auth "$user:$pass")
+fi
+# The driver's CI starts the server with --http.compress-response-threshold=1 for these tests.
+if [ "${ENABLE_DATABASE_EXTRA_FEATURES:-}" = "true" ]; then
+	AUTH_ARGS+=(--http.compress-response-threshold 1)
 fi
 LOG=$WORK/server.log
 # shellcheck disable=SC2086

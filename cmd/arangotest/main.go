@@ -29,6 +29,7 @@ func run(args []string) int {
 	jwtSecret := fs.String("jwt-secret", "", "secret for the JWTs handed out by /_open/auth (default random)")
 	seed := fs.String("seed", "", "load sample data: \"demo\" creates the database demo")
 	faultSeed := fs.Int64("fault-seed", 0, "seed of the probabilistic fault injection rules")
+	compress := fs.Int("http.compress-response-threshold", 0, "compress response bodies of at least this many bytes when the client accepts gzip/deflate; 0 = never (the server's default)")
 	cluster := fs.Bool("cluster", false, "run a cluster: Coordinators on --port, --port+1, ... over shared state (default false)")
 	coordinators := fs.Int("coordinators", 1, "number of Coordinators with --cluster")
 	dbservers := fs.Int("dbservers", 2, "number of DB-Servers owning shards with --cluster")
@@ -41,12 +42,13 @@ func run(args []string) int {
 		return 2
 	}
 	opts := arangotest.Options{
-		Version:   *version,
-		License:   *license,
-		JWTSecret: *jwtSecret,
-		FaultSeed: *faultSeed,
-		Addr:      "127.0.0.1:" + strconv.Itoa(*port),
-		DataDir:   *dataDir,
+		Version:                   *version,
+		License:                   *license,
+		JWTSecret:                 *jwtSecret,
+		FaultSeed:                 *faultSeed,
+		CompressResponseThreshold: *compress,
+		Addr:                      "127.0.0.1:" + strconv.Itoa(*port),
+		DataDir:                   *dataDir,
 	}
 	if *auth != "" {
 		user, pass, ok := strings.Cut(*auth, ":")

@@ -4,9 +4,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime"
@@ -20,6 +22,7 @@ import (
 	"github.com/arangobackup/godump/progress"
 	"github.com/arangobackup/godump/restore"
 	"github.com/spf13/pflag"
+	"golang.org/x/term"
 )
 
 // Exit codes, as godump's plus one for damaged input.
@@ -201,7 +204,7 @@ func run(ctx context.Context, args []string) int {
 		}
 	}
 
-	rep := progress.New(showProgress && !opts.DryRun, os.Stderr, 5*time.Second)
+	rep := newReporter(showProgress && !opts.DryRun)
 	if showProgress && !opts.DryRun {
 		opts.Log = func(msg string) { rep.Log("warning: " + msg) }
 	} else {
@@ -272,4 +275,27 @@ func tuneGC() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(160 << 20) // soft: the GC works harder near it, never fails
 	}
+}
+
+// newReporter is progress.New with restore wording for the plain (non-terminal) reporter,
+// whose lines are written for dumps ("# Dumping ...", "received").
+func newReporter(enabled bool) progress.Reporter {
+	switch {
+	case !enabled:
+		return progress.Nop{}
+	case term.IsTerminal(int(os.Stderr.Fd())) && os.Getenv("TERM") != "dumb":
+		return progress.NewTerminal(os.Stderr)
+	}
+	return progress.NewPlain(restoreWords{os.Stderr}, 5*time.Second)
+}
+
+type restoreWords struct{ w io.Writer }
+
+func (r restoreWords) Write(p []byte) (int, error) {
+	q := bytes.ReplaceAll(p, []byte("# Dumping "), []byte("# Restoring "))
+	q = bytes.ReplaceAll(q, []byte(" received"), []byte(" sent"))
+	if _, err := r.w.Write(q); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
