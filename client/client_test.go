@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
 func fakeServer(t *testing.T, h http.HandlerFunc) string {
@@ -124,5 +126,28 @@ func TestParseVersion(t *testing.T) {
 	}
 	if _, err := ParseVersion("garbage"); err == nil {
 		t.Fatal("want error")
+	}
+}
+
+func TestTimeoutFlagsTakeSeconds(t *testing.T) {
+	for in, want := range map[string]time.Duration{"1200": 1200 * time.Second, "0.5": 500 * time.Millisecond, "20m": 20 * time.Minute} {
+		fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+		o := DefaultOptions()
+		AddFlags(fs, &o)
+		if err := fs.Parse([]string{"--server.request-timeout", in, "--server.connection-timeout=" + in}); err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if o.RequestTimeout != want || o.ConnectionTimeout != want {
+			t.Errorf("%s: request %v connection %v, want %v", in, o.RequestTimeout, o.ConnectionTimeout, want)
+		}
+	}
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	o := DefaultOptions()
+	AddFlags(fs, &o)
+	if err := fs.Parse([]string{"--server.request-timeout", "-3"}); err == nil {
+		t.Error("negative timeout accepted")
+	}
+	if f := fs.Lookup("server.request-timeout"); f.DefValue != "1200" {
+		t.Errorf("default shown as %q, want 1200", f.DefValue)
 	}
 }

@@ -35,7 +35,10 @@ func TestPlainReportsStatusLines(t *testing.T) {
 	b := c.Start(Job{Database: "shop", Name: "orders", Docs: 100})
 	a.Add(150, 3<<20)
 	b.Add(20, 1<<10)
-	time.Sleep(60 * time.Millisecond)
+	// wait for a status line (the ticker may be slow on a loaded machine)
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "running: shop/orders 20 docs") && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	a.Done(nil)
 	b.Done(errors.New("boom"))
 	b.Done(nil) // a second Done is ignored

@@ -30,14 +30,14 @@ const (
 	exitOK          = 0 // the dump is complete
 	exitError       = 1 // the dump failed; the directory has no completion marker
 	exitUsage       = 2 // bad options or arguments
-	exitInterrupted = 3 // stopped by SIGINT/SIGTERM; temporary files removed, no completion marker
+	exitInterrupted = 130 // stopped by SIGINT/SIGTERM; temporary files removed, no completion marker
 )
 
 const exitCodesHelp = `Exit codes:
   0  the dump is complete (godump-manifest.json carries the completion marker)
   1  the dump failed; the output directory has no completion marker
   2  bad options or arguments
-  3  interrupted by SIGINT or SIGTERM; temporary files removed, no completion marker
+  130 interrupted by SIGINT or SIGTERM; temporary files removed, no completion marker
      (a second signal exits at once)`
 
 // version is set at build time (-ldflags "-X main.version=...").
