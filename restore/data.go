@@ -206,7 +206,9 @@ type sentBatch struct {
 }
 
 func (e *engine) sendBatch(ctx context.Context, db string, c *CollectionPlan, b sentBatch) error {
-	q := url.Values{"collection": {c.Target}, "force": {e.boolQ(e.opts.Force)}}
+	// preserveRevisionIds: arangorestore keeps the dumped _rev values (RestoreFeature's
+	// options.preserveRevisionIds defaults to true); without it the server makes new ones.
+	q := url.Values{"collection": {c.Target}, "force": {e.boolQ(e.opts.Force)}, "preserveRevisionIds": {"true"}}
 	// No Content-Type header: the client then sends the body as it is (text/plain; under
 	// arangorestore's application/x-arango-dump the driver would JSON-encode the bytes). The
 	// server reads restore-data bodies as lines whatever the content type.

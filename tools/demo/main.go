@@ -216,12 +216,8 @@ func compare(ctx context.Context, src, dst *client.Conn, colls []collInfo) (stri
 			if !ok {
 				return "", fmt.Errorf("collection %s: document %q missing after restore", coll.Name, k)
 			}
-			// The server gives restored documents new revisions (restore-data without
-			// preserveRevisionIds, as arangorestore does), so _rev is not compared.
-			for _, sys := range []string{"_id", "_rev"} {
-				delete(da, sys)
-				delete(db, sys)
-			}
+			// Every attribute counts, _id and _rev included: the restore keeps revisions
+			// (preserveRevisionIds, as arangorestore does).
 			if !reflect.DeepEqual(da, db) {
 				return "", fmt.Errorf("collection %s: document %q differs after restore:\n  before: %s\n  after:  %s", coll.Name, k, jsonString(da), jsonString(db))
 			}
