@@ -1,0 +1,358 @@
+package arangotest
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
+)
+
+type importStats struct {
+	created, errors, empty, updated, ignored int
+	details                                  []string
+}
+
+type importUndo struct {
+	key string
+	old *Doc // nil = the key did not exist
+}
+
+// handleImport implements POST /_api/import.
+func (s *Server) handleImport(c *call) {
+	if s.store.readOnly.Load() {
+		c.error(403, 1004, "read only")
+		return
+	}
+	name := c.query("collection")
+	if name == "" {
+		c.error(400, 400, "'collection' is missing, expecting /_api/import?collection=<identifier>")
+		return
+	}
+	coll := c.collection(name)
+	if coll == nil {
+		return
+	}
+	typ := c.query("type")
+	body := c.body
+	if typ == "auto" {
+		if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '[' {
+			typ = "array"
+		} else {
+			typ = "documents"
+		}
+	}
+	onDup := c.query("onDuplicate")
+	if onDup == "" {
+		onDup = "error"
+	}
+	complete := c.qbool("complete", false)
+	details := c.qbool("details", false)
+	fromPrefix, toPrefix := c.query("fromPrefix"), c.query("toPrefix")
+	overwritePrefix := c.qbool("overwriteCollectionPrefix", false)
+
+	// Collect the input items: (position, raw object or nil with message).
+	type item struct {
+		pos   int
+		raw   []byte
+		empty bool
+		bad   string
+	}
+	var items []item
+	switch typ {
+	case "documents":
+		items = make([]item, 0, bytes.Count(body, []byte{'\n'})+1)
+		pos := 0
+		for len(body) > 0 {
+			i := bytes.IndexByte(body, '\n')
+			var line []byte
+			if i < 0 {
+				line, body = body, nil
+			} else {
+				line, body = body[:i], body[i+1:]
+			}
+			pos++
+			t := bytes.TrimSpace(line)
+			if len(t) == 0 {
+				items = append(items, item{pos: pos, empty: true})
+				continue
+			}
+			items = append(items, item{pos: pos, raw: t})
+		}
+		if len(c.body) > 0 && c.body[len(c.body)-1] == '\n' {
+			items = append(items, item{pos: pos + 1, empty: true})
+		}
+	case "array", "list":
+		t := bytes.TrimSpace(body)
+		if rawKind(t) != 'a' {
+			c.error(400, 400, "expecting a JSON array in the request")
+			return
+		}
+		err := scanArray(t, func(i int, v []byte) error {
+			items = append(items, item{pos: i + 1, raw: v})
+			return nil
+		})
+		if err != nil {
+			c.error(400, 600, err.Error())
+			return
+		}
+	case "", "tabular":
+		lines := bytes.Split(body, []byte("\n"))
+		var header []string
+		pos := 0
+		for _, line := range lines {
+			t := bytes.TrimSpace(line)
+			if header == nil {
+				if len(t) == 0 {
+					continue
+				}
+				if err := json.Unmarshal(t, &header); err != nil || len(header) == 0 {
+					c.error(400, 400, "no JSON array found in first line")
+					return
+				}
+				continue
+			}
+			pos++
+			if len(t) == 0 {
+				items = append(items, item{pos: pos, empty: true})
+				continue
+			}
+			var vals []json.RawMessage
+			if err := json.Unmarshal(t, &vals); err != nil {
+				items = append(items, item{pos: pos, bad: "no valid JSON array data, offending document: " + string(t)})
+				continue
+			}
+			if len(vals) != len(header) {
+				items = append(items, item{pos: pos, bad: "wrong number of JSON values (got " + strconv.Itoa(len(vals)) +
+					", expected " + strconv.Itoa(len(header)) + "), offending document: " + string(t)})
+				continue
+			}
+			ms := make([]member, 0, len(header))
+			for i, h := range header {
+				if c.qbool("ignoreMissing", false) && string(vals[i]) == "null" {
+					continue
+				}
+				ms = append(ms, member{h, vals[i]})
+			}
+			items = append(items, item{pos: pos, raw: encodeObject(ms)})
+		}
+	default:
+		c.error(400, 400, "invalid value for 'type'")
+		return
+	}
+
+	var st importStats
+	var undo []importUndo
+	var walMarkers []*Doc
+	type removal struct {
+		d    *Doc
+		tick uint64
+	}
+	var removedMarkers []removal
+	coll.mu.Lock()
+	if c.qbool("overwrite", false) {
+		// Truncate first (inside the same lock).
+		for _, d := range coll.order {
+			if d != nil {
+				undo = append(undo, importUndo{key: d.Key, old: d})
+				removedMarkers = append(removedMarkers, removal{d, s.store.NextTick()})
+				if !complete {
+					coll.logRemove(d.Key, d.Rev, removedMarkers[len(removedMarkers)-1].tick, 0)
+				}
+			}
+		}
+		coll.docs = map[string]int{}
+		coll.order = nil
+		coll.holes = 0
+		for _, ix := range coll.indexes {
+			ix.reset()
+		}
+	}
+	fail := func(pos int, raw []byte, err error) {
+		st.errors++
+		if details {
+			msg := err.Error()
+			if ae, ok := err.(*ArangoError); ok {
+				msg = ae.Message
+				if ae.Num == 1210 {
+					msg = "unique constraint violated"
+				}
+			}
+			st.details = append(st.details, "at position "+strconv.Itoa(pos)+": creating document failed with error '"+
+				msg+"', offending document: "+string(raw))
+		}
+	}
+	if len(coll.docs) == 0 && len(items) > 1024 {
+		coll.docs = make(map[string]int, len(items))
+		coll.order = make([]*Doc, 0, len(items))
+	}
+	var pd parsedDoc // reused for every line: newDoc copies what it keeps
+	hasComputed := coll.hasComputed()
+	hasSchema := coll.hasSchema()
+	for _, it := range items {
+		if it.empty {
+			st.empty++
+			continue
+		}
+		if it.bad != "" {
+			st.errors++
+			if details {
+				st.details = append(st.details, "at position "+strconv.Itoa(it.pos)+": "+it.bad)
+			}
+			continue
+		}
+		p := &pd
+		err := parseDocInto(p, it.raw)
+		if err != nil {
+			st.errors++
+			if details {
+				st.details = append(st.details, "at position "+strconv.Itoa(it.pos)+": invalid JSON type (expecting object, probably parse error), offending document: "+string(it.raw))
+			}
+			continue
+		}
+		if coll.Type == 3 {
+			if p.hasFrom && fromPrefix != "" && (overwritePrefix || !strings.Contains(p.from, "/")) {
+				p.from = applyPrefix(fromPrefix, p.from)
+			}
+			if p.hasTo && toPrefix != "" && (overwritePrefix || !strings.Contains(p.to, "/")) {
+				p.to = applyPrefix(toPrefix, p.to)
+			}
+			if !p.hasFrom || !p.hasTo || p.badFromTo {
+				st.errors++
+				if details {
+					st.details = append(st.details, "at position "+strconv.Itoa(it.pos)+": missing '_from' or '_to' attribute, offending document: "+string(it.raw))
+				}
+				continue
+			}
+			if !validDocHandle(p.from) || !validDocHandle(p.to) {
+				fail(it.pos, it.raw, newError(400, 1233, "edge attribute missing or invalid"))
+				continue
+			}
+		}
+		var old *Doc
+		if p.hasKey {
+			if p.badKeyType {
+				fail(it.pos, it.raw, newError(400, 1221, "illegal document key"))
+				continue
+			}
+			if err := coll.checkUserKey(p.key); err != nil {
+				fail(it.pos, it.raw, err)
+				continue
+			}
+			if pos, ok := coll.docs[p.key]; ok {
+				old = coll.order[pos]
+			}
+		}
+		user := p.user
+		op := "insert"
+		if old != nil {
+			switch onDup {
+			case "ignore":
+				st.ignored++
+				continue
+			case "update":
+				om, _ := orderedObject(old.Raw)
+				user = patchMembers(stripSystem(om), user, true, true)
+				op = "update"
+			case "replace":
+				op = "replace"
+			default:
+				fail(it.pos, it.raw, newError(409, 1210, "unique constraint violated"))
+				continue
+			}
+			if coll.Type == 3 && op == "update" {
+				oldP, _ := parseDoc(old.Raw)
+				if !p.hasFrom {
+					p.from = oldP.from
+				}
+				if !p.hasTo {
+					p.to = oldP.to
+				}
+			}
+		}
+		if hasComputed {
+			if user, err = s.applyComputed(coll, user, op); err != nil {
+				fail(it.pos, it.raw, err)
+				continue
+			}
+		}
+		if hasSchema {
+			if err := s.validateSchema(coll, user, op, old); err != nil {
+				fail(it.pos, it.raw, err)
+				continue
+			}
+		}
+		tick := s.store.NextTick()
+		key := p.key
+		if !p.hasKey {
+			key, _ = coll.nextKey(tick)
+		}
+		rev := encodeRev(tick)
+		d := coll.newDoc(key, rev, tick, p.from, p.to, user)
+		if id, ok := coll.trxLocks[key]; ok && id != 0 {
+			fail(it.pos, it.raw, newError(409, 1200, "write-write conflict"))
+			continue
+		}
+		if err := coll.install(d, old); err != nil {
+			fail(it.pos, it.raw, err)
+			continue
+		}
+		if p.hasKey {
+			coll.trackUserKey(key)
+		}
+		if complete {
+			undo = append(undo, importUndo{key: key, old: old})
+			walMarkers = append(walMarkers, d)
+		} else {
+			coll.logDoc(d, 0)
+		}
+		if old != nil {
+			st.updated++
+		} else {
+			st.created++
+		}
+	}
+	if complete && st.errors > 0 {
+		// Roll back everything in reverse order.
+		for i := len(undo) - 1; i >= 0; i-- {
+			u := undo[i]
+			if p, ok := coll.docs[u.key]; ok {
+				cur := coll.order[p]
+				if u.old != nil {
+					_ = coll.install(u.old, cur)
+				} else {
+					coll.removeLocked(u.key)
+				}
+			} else if u.old != nil {
+				_ = coll.install(u.old, nil)
+			}
+		}
+		coll.mu.Unlock()
+		c.error(409, 1210, "unique constraint violated")
+		return
+	}
+	if complete {
+		for _, r := range removedMarkers {
+			coll.logRemove(r.d.Key, r.d.Rev, r.tick, 0)
+		}
+	}
+	for _, d := range walMarkers {
+		coll.logDoc(d, 0)
+	}
+	coll.mu.Unlock()
+	out := map[string]any{"error": false, "created": st.created, "errors": st.errors, "empty": st.empty,
+		"updated": st.updated, "ignored": st.ignored}
+	if details {
+		if st.details == nil {
+			st.details = []string{}
+		}
+		out["details"] = st.details
+	}
+	c.json(201, out)
+}
+
+func applyPrefix(prefix, v string) string {
+	if i := strings.IndexByte(v, '/'); i >= 0 {
+		v = v[i+1:]
+	}
+	return strings.TrimSuffix(prefix, "/") + "/" + v
+}

@@ -1,0 +1,492 @@
+package arangotest
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Restore endpoints used by arangorestore (RestReplicationHandler::handleCommandRestore*):
+// restore-collection, restore-indexes, restore-data, restore-view. Behaviour follows the 3.12
+// source; decisions are listed in CONFORMANCE.md, "Replication, dump and restore".
+
+var resultTrue = []byte(`{"result":true}`)
+
+func writeResultTrue(c *call) { c.raw(http.StatusOK, "application/json; charset=utf-8", resultTrue) }
+
+type restoreStructure struct {
+	Parameters json.RawMessage   `json:"parameters"`
+	Indexes    []json.RawMessage `json:"indexes"`
+}
+
+// parseRestoreStructure validates {"parameters":{..},"indexes":[..]} as the server does.
+func parseRestoreStructure(body []byte) (restoreStructure, map[string]any, error) {
+	var rs restoreStructure
+	if rawKind(bytes.TrimSpace(body)) != 'o' {
+		return rs, nil, newError(400, 400, "collection declaration is invalid")
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		return rs, nil, newError(400, 600, "VPackError error: "+err.Error())
+	}
+	rs.Parameters = top["parameters"]
+	if rawKind(bytes.TrimSpace(rs.Parameters)) != 'o' {
+		return rs, nil, newError(400, 400, "collection parameters declaration is invalid")
+	}
+	idx := bytes.TrimSpace(top["indexes"])
+	if rawKind(idx) != 'a' {
+		return rs, nil, newError(400, 400, "collection indexes declaration is invalid")
+	}
+	if err := json.Unmarshal(idx, &rs.Indexes); err != nil {
+		return rs, nil, newError(400, 400, "collection indexes declaration is invalid")
+	}
+	var params map[string]any
+	if err := json.Unmarshal(rs.Parameters, &params); err != nil {
+		return rs, nil, newError(400, 400, "collection parameters declaration is invalid")
+	}
+	return rs, params, nil
+}
+
+// handleRestoreCollection serves PUT /_api/replication/restore-collection.
+func (rs *replState) handleRestoreCollection(c *call) {
+	str, params, err := parseRestoreStructure(c.body)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	name, _ := params["name"].(string)
+	if name == "" {
+		c.fail(newError(400, 400, "collection name is missing"))
+		return
+	}
+	if del, _ := params["deleted"].(bool); del {
+		writeResultTrue(c) // "we don't care about deleted collections"
+		return
+	}
+	if t, ok := params["type"].(float64); ok && t != 2 && t != 3 {
+		c.fail(newError(400, 1218, "collection type invalid"))
+		return
+	}
+	overwrite := c.qbool("overwrite", false)
+	db := c.db
+	if existing := db.Collection(name); existing != nil && existing.Name == name {
+		if overwrite {
+			if existing.IsSystem {
+				// Dropping a system collection is forbidden; the server truncates it instead
+				// and keeps the existing definition.
+				existing.Truncate()
+				writeResultTrue(c)
+				return
+			}
+			db.DropCollection(existing)
+		} else {
+			guid, _ := params["globallyUniqueId"].(string)
+			typ := 2
+			if t, ok := params["type"].(float64); ok {
+				typ = int(t)
+			}
+			if (guid != "" && guid == existing.GUID && typ == existing.Type) || strings.HasPrefix(name, "_") {
+				// RestReplicationHandler::createCollection: "collection already exists"
+				// (same globallyUniqueId and type); system collections may have been created
+				// by the server in the meantime.
+				writeResultTrue(c)
+				return
+			}
+			c.fail(newError(409, 1207, "duplicate name"))
+			return
+		}
+	}
+	// "always use current version number when restoring a collection, because the collection
+	// is effectively NEW": the server drops objectId, cid and id (a new id is assigned) and
+	// keeps everything else, including globallyUniqueId and keyOptions.lastValue.
+	patched, err := patchRestoreParameters(str.Parameters, name)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	if _, err := db.CreateCollectionFromParams(patched, false); err != nil {
+		var ae *ArangoError
+		if asArangoError(err, &ae) && ae.Num != 1207 {
+			c.fail(newError(ae.Code, ae.Num, "unable to create collection: "+ae.Message))
+			return
+		}
+		c.fail(err)
+		return
+	}
+	writeResultTrue(c)
+}
+
+func asArangoError(err error, target **ArangoError) bool {
+	ae, ok := err.(*ArangoError)
+	if ok {
+		*target = ae
+	}
+	return ok
+}
+
+// patchRestoreParameters removes id/cid/planId/objectId and sets isSystem for "_" names
+// without an explicit isSystem, keeping the member order of everything else.
+func patchRestoreParameters(raw json.RawMessage, name string) ([]byte, error) {
+	ms, err := orderedObject(raw)
+	if err != nil {
+		return nil, newError(400, 600, err.Error())
+	}
+	out := ms[:0]
+	hasIsSystem := false
+	for _, m := range ms {
+		switch m.key {
+		case "id", "cid", "planId", "objectId":
+			continue
+		case "isSystem":
+			hasIsSystem = true
+		}
+		out = append(out, m)
+	}
+	if strings.HasPrefix(name, "_") && !hasIsSystem {
+		out = append(out, member{"isSystem", []byte("true")})
+	}
+	return encodeObject(out), nil
+}
+
+// handleRestoreIndexes serves PUT /_api/replication/restore-indexes.
+func (rs *replState) handleRestoreIndexes(c *call) {
+	str, params, err := parseRestoreStructure(c.body)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	if len(str.Indexes) == 0 {
+		writeResultTrue(c)
+		return
+	}
+	name, _ := params["name"].(string)
+	if name == "" {
+		c.fail(newError(400, 400, "collection name is missing"))
+		return
+	}
+	if del, _ := params["deleted"].(bool); del {
+		writeResultTrue(c)
+		return
+	}
+	coll := c.db.Collection(name)
+	if coll == nil {
+		c.fail(errCollectionNotFound(name))
+		return
+	}
+	for _, raw := range str.Indexes {
+		var def map[string]any
+		if err := json.Unmarshal(raw, &def); err != nil || def == nil {
+			continue
+		}
+		typ, ok := def["type"].(string)
+		if !ok || typ == "primary" || typ == "edge" {
+			continue
+		}
+		if typ == "geo1" || typ == "geo2" {
+			def["type"] = "geo"
+			raw = mustJSON(def)
+		}
+		if _, _, err := coll.EnsureIndex(raw); err != nil {
+			var ae *ArangoError
+			if asArangoError(err, &ae) {
+				if ae.Num == 9 { // TRI_ERROR_NOT_IMPLEMENTED: skipped by the server
+					continue
+				}
+				c.fail(newError(ae.Code, ae.Num, "could not create index: "+ae.Message))
+				return
+			}
+			c.fail(newError(500, 4, "could not create index: "+err.Error()))
+			return
+		}
+	}
+	writeResultTrue(c)
+}
+
+// handleRestoreView serves PUT /_api/replication/restore-view.
+func (rs *replState) handleRestoreView(c *call) {
+	var def map[string]any
+	if err := json.Unmarshal(c.body, &def); err != nil {
+		c.fail(newError(400, 600, "VPackError error: "+err.Error()))
+		return
+	}
+	name, okName := def["name"].(string)
+	_, okType := def["type"].(string)
+	if def == nil || !okName || !okType {
+		c.fail(newError(400, 10, "bad parameter"))
+		return
+	}
+	overwrite := c.qbool("overwrite", false)
+	if c.db.View(name) != nil && !overwrite {
+		// sic: the server's message lacks the closing quote
+		c.fail(newError(409, 1207, "unable to restore view '"+name+": duplicate name"))
+		return
+	}
+	if _, err := c.db.CreateViewFromDefinition(c.body, overwrite); err != nil {
+		c.fail(err)
+		return
+	}
+	writeResultTrue(c)
+}
+
+// --- restore-data ------------------------------------------------------------------------
+
+// restoreOp is one parsed line of a restore-data body.
+type restoreOp struct {
+	remove bool
+	key    string
+	doc    *parsedDoc
+}
+
+func restoreLineError(coll string, line int, detail string, data []byte) error {
+	return newError(400, 600, "received invalid JSON data for collection '"+coll+"' on line "+
+		strconv.Itoa(line)+": "+detail+" in message '"+string(data)+"'")
+}
+
+// restoreParser parses the lines of one body, keeping the parsed documents and their members
+// in two arenas (two allocations per body instead of two per line). Parsed strings are views
+// into the body, which outlives the parse.
+type restoreParser struct {
+	coll    string
+	docs    []parsedDoc
+	members []member
+}
+
+func (rp *restoreParser) parse(line []byte) (*parsedDoc, error) {
+	if len(rp.docs) == cap(rp.docs) {
+		rp.docs = make([]parsedDoc, 0, max(64, cap(rp.docs)))
+	}
+	rp.docs = rp.docs[:len(rp.docs)+1]
+	p := &rp.docs[len(rp.docs)-1]
+	if cap(rp.members)-len(rp.members) < 16 {
+		rp.members = make([]member, 0, max(1024, cap(rp.members)))
+	}
+	p.user = rp.members[len(rp.members):len(rp.members)]
+	err := parseDocInto(p, line)
+	if err == nil {
+		n := len(p.user)
+		p.user = p.user[:n:n]
+		if n <= cap(rp.members)-len(rp.members) {
+			rp.members = rp.members[:len(rp.members)+n] // appended in place
+		}
+	}
+	return p, err
+}
+
+// parseLine parses one line: a plain document (top-level string _key) or an envelope
+// {"type":2300|2301,"data":{..}} / {"type":2302,"data":{"_key":..}} (or "key":..).
+func (rp *restoreParser) parseLine(lineNo int, line []byte) (restoreOp, error) {
+	coll := rp.coll
+	p, err := rp.parse(line)
+	if err != nil {
+		ae, _ := err.(*ArangoError)
+		if err == errNotObject || (ae != nil && ae.Num == 1227) {
+			return restoreOp{}, restoreLineError(coll, lineNo, "data is no object", line)
+		}
+		msg := err.Error()
+		if ae != nil {
+			msg = ae.Message
+		}
+		return restoreOp{}, restoreLineError(coll, lineNo, msg, line)
+	}
+	if p.hasKey && !p.badKeyType {
+		return restoreOp{key: p.key, doc: p}, nil
+	}
+	// enveloped (old) format
+	var typ int
+	var data, key []byte
+	for _, m := range p.user {
+		switch m.key {
+		case "type":
+			if rawKind(m.val) == 'd' {
+				f, _ := strconv.ParseFloat(string(m.val), 64)
+				typ = int(f)
+			}
+		case "data":
+			data = m.val
+		case "key":
+			key = m.val
+		}
+	}
+	invalid := restoreLineError(coll, lineNo, "got an invalid input document", line)
+	switch typ {
+	case 2300, 2301:
+		if rawKind(data) != 'o' {
+			return restoreOp{}, invalid
+		}
+		dp, err := rp.parse(data)
+		if err != nil {
+			return restoreOp{}, invalid
+		}
+		return restoreOp{key: dp.key, doc: dp}, nil
+	case 2302:
+		var k string
+		var ok bool
+		if rawKind(data) == 'o' {
+			k, ok = rawString(lookupPath(data, []string{"_key"}))
+		} else {
+			k, ok = rawString(key)
+		}
+		if !ok {
+			return restoreOp{}, invalid
+		}
+		return restoreOp{remove: true, key: k}, nil
+	}
+	return restoreOp{}, invalid
+}
+
+// parseRestoreBody splits a restore-data body into operations. Lines of at most one byte are
+// skipped, as the server does.
+func parseRestoreBody(coll string, body []byte) ([]restoreOp, error) {
+	n := bytes.Count(body, []byte{'\n'}) + 1
+	rp := &restoreParser{coll: coll, docs: make([]parsedDoc, 0, n)}
+	ops := make([]restoreOp, 0, n)
+	line := 0
+	for len(body) > 0 {
+		i := bytes.IndexByte(body, '\n')
+		var l []byte
+		if i < 0 {
+			l, body = body, nil
+		} else {
+			l, body = body[:i], body[i+1:]
+			line++
+		}
+		if len(l) <= 1 {
+			continue
+		}
+		op, err := rp.parseLine(line, l)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, op)
+	}
+	return ops, nil
+}
+
+// undoEntry remembers the state of a key before a restore-data batch changed it.
+type undoEntry struct {
+	key string
+	old *Doc // nil = the key did not exist
+}
+
+// handleRestoreData serves PUT /_api/replication/restore-data.
+//
+// As in RestReplicationHandler::processRestoreDataBatch the whole batch is one transaction:
+// removal markers are applied first (for keys whose last marker is a removal), then every
+// document is inserted with overwriteMode=replace (so existing keys are replaced, not reported
+// as primary-key conflicts); the first failing document (e.g. a secondary unique index
+// violation) fails the request with its errorNum and message and the batch is rolled back.
+// New _rev values are generated unless preserveRevisionIds=true.
+func (rs *replState) handleRestoreData(c *call) {
+	name := c.query("collection")
+	if name == "" {
+		c.fail(newError(400, 400, "invalid collection parameter, not given"))
+		return
+	}
+	coll := c.db.Collection(name)
+	if coll == nil {
+		c.fail(errCollectionNotFound(name))
+		return
+	}
+	preserveRevs := c.qbool("preserveRevisionIds", false)
+	if err := restoreData(coll, c.body, preserveRevs); err != nil {
+		c.fail(err)
+		return
+	}
+	writeResultTrue(c)
+}
+
+// restoreData applies one restore-data body to coll.
+func restoreData(coll *Collection, body []byte, preserveRevs bool) error {
+	ops, err := parseRestoreBody(coll.Name, body)
+	if err != nil {
+		return err
+	}
+	if coll.Name == "_users" {
+		return restoreUsers(coll, ops)
+	}
+	// Keys whose last marker is a removal; a later document marker cancels an earlier removal.
+	var removals map[string]bool
+	for _, op := range ops {
+		if op.remove {
+			if removals == nil {
+				removals = map[string]bool{}
+			}
+			removals[op.key] = true
+		} else if removals != nil {
+			delete(removals, op.key)
+		}
+	}
+	var undo []undoEntry
+	rollback := func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			u := undo[i]
+			if u.old == nil {
+				_ = coll.RemoveKey(u.key)
+			} else {
+				_ = coll.RestoreDocument(u.old.Raw)
+			}
+		}
+	}
+	for key := range removals {
+		old := coll.Lookup(key)
+		if old == nil {
+			continue // a failing remove counts as success
+		}
+		if err := coll.RemoveKey(key); err == nil {
+			undo = append(undo, undoEntry{key: key, old: old})
+		}
+	}
+	for _, op := range ops {
+		if op.remove || (removals != nil && removals[op.key]) {
+			continue
+		}
+		p := op.doc
+		if !preserveRevs {
+			p.rev, p.hasRev = "", false
+		}
+		old := coll.Lookup(p.key)
+		if err := coll.restoreParsed(p); err != nil {
+			rollback()
+			return err
+		}
+		undo = append(undo, undoEntry{key: p.key, old: old})
+	}
+	return nil
+}
+
+// restoreUsers applies _users rows as "FOR u IN @restored UPSERT {user: u.user} INSERT u
+// REPLACE u INTO _users OPTIONS {ignoreErrors: true}": keys are ignored and rows are matched by
+// their "user" attribute.
+func restoreUsers(coll *Collection, ops []restoreOp) error {
+	byUser := map[string]string{}
+	for _, d := range coll.Snapshot() {
+		if u, ok := rawString(lookupPath(d.Raw, []string{"user"})); ok {
+			byUser[u] = d.Key
+		}
+	}
+	for _, op := range ops {
+		if op.remove {
+			continue
+		}
+		p := op.doc
+		user := ""
+		for _, m := range p.user {
+			if m.key == "user" {
+				user, _ = rawString(m.val)
+			}
+		}
+		if key, ok := byUser[user]; ok && user != "" {
+			p.key, p.hasKey = key, true
+		} else {
+			p.key, p.hasKey = strconv.FormatUint(coll.db.st.NextTick(), 10), true
+			if user != "" {
+				byUser[user] = p.key
+			}
+		}
+		p.rev, p.hasRev = "", false
+		_ = coll.restoreParsed(p) // ignoreErrors: true
+	}
+	return nil
+}

@@ -1,0 +1,237 @@
+package arangotest
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"time"
+)
+
+func (s *Server) versionDetails() map[string]string {
+	return map[string]string{
+		"architecture": "64bit", "arm": "false", "asan": "false", "build-date": "2025-01-01 00:00:00",
+		"build-repository": "arangotest", "compiler": "go " + runtime.Version(), "cplusplus": "202002",
+		"endianness": "little", "fd-client-event-handler": "poll", "fd-setsize": "1024",
+		"full-version-string": "ArangoDB " + s.version + " (arangotest)", "icu-version": "64.2",
+		"iresearch-version": "1.3.0.0", "jemalloc": "false", "license": s.license, "maintainer-mode": "false",
+		"mode": "server", "openssl-version-compile-time": "OpenSSL 3.0", "platform": runtime.GOOS,
+		"reactor-type": "epoll", "rocksdb-version": "7.2.0", "server-version": s.version, "sizeof int": "4",
+		"sizeof void*": "8", "sse42": "false", "tsan": "false", "unaligned-access": "true", "v8-version": "none",
+		"vpack-version": "0.2.1", "zlib-version": "1.3.1", "role": "SINGLE", "host": s.hostID(),
+	}
+}
+
+func (s *Server) hostID() string { return fmt.Sprintf("%012x", s.serverID&0xffffffffffff) }
+
+func (s *Server) singleID() string { return fmt.Sprintf("SNGL-%012x", s.serverID&0xffffffffffff) }
+
+func nowISO() string { return time.Now().UTC().Format("2006-01-02T15:04:05Z") }
+
+func (s *Server) routeAdmin(r *router) {
+	version := func(c *call) {
+		m := map[string]any{"server": "arango", "license": s.license, "version": s.version}
+		if c.qbool("details", false) {
+			m["details"] = s.versionDetails()
+		}
+		c.json(200, m)
+	}
+	r.handle("GET", "/_api/version", version)
+	r.handle("POST", "/_api/version", version)
+	r.handle("GET", "/_admin/version", version)
+	r.handle("GET", "/_admin/server/role", func(c *call) {
+		c.ok(200, map[string]any{"role": "SINGLE", "mode": "default"})
+	})
+	r.handle("GET", "/_admin/server/availability", func(c *call) {
+		mode := "default"
+		if s.store.readOnly.Load() {
+			mode = "readonly"
+		}
+		c.ok(200, map[string]any{"mode": mode})
+	})
+	r.handle("GET", "/_admin/server/mode", func(c *call) {
+		mode := "default"
+		if s.store.readOnly.Load() {
+			mode = "readonly"
+		}
+		c.ok(200, map[string]any{"mode": mode})
+	})
+	r.handle("PUT", "/_admin/server/mode", func(c *call) {
+		if !c.isAdmin() {
+			c.error(403, 11, "forbidden")
+			return
+		}
+		var in struct {
+			Mode string `json:"mode"`
+		}
+		if err := json.Unmarshal(c.body, &in); err != nil {
+			c.error(400, 400, "mode invalid")
+			return
+		}
+		switch in.Mode {
+		case "readonly":
+			s.store.readOnly.Store(true)
+		case "default":
+			s.store.readOnly.Store(false)
+		default:
+			c.error(400, 400, "mode invalid")
+			return
+		}
+		c.ok(200, map[string]any{"mode": in.Mode})
+	})
+	r.handle("GET", "/_admin/server/id", func(c *call) {
+		c.error(500, 500, "server id is only available in a cluster")
+	})
+	r.handle("GET", "/_api/engine", func(c *call) {
+		idx := []string{"primary", "edge", "hash", "skiplist", "ttl", "persistent", "geo", "fulltext", "zkd", "inverted"}
+		if s.store.versionAtLeast(3, 12, 0) {
+			idx = append(idx, "mdi", "mdi-prefixed")
+		}
+		if s.store.versionAtLeast(3, 12, 4) {
+			idx = append(idx, "vector")
+		}
+		c.json(200, map[string]any{"name": "rocksdb", "supports": map[string]any{"indexes": idx,
+			"aliases": map[string]any{"indexes": map[string]string{"hash": "persistent", "skiplist": "persistent"}}}, "endianness": "little"})
+	})
+	status := func(c *call) {
+		host, _ := os.Hostname()
+		c.json(200, map[string]any{"server": "arango", "version": s.version, "pid": os.Getpid(), "license": s.license,
+			"mode": "server", "operationMode": "server", "foxxApi": false, "host": s.hostID(), "hostname": host,
+			"serverInfo": map[string]any{"progress": map[string]any{"phase": "in wait", "feature": "", "recoveryTick": 0},
+				"maintenance": false, "role": "SINGLE", "writeOpsEnabled": !s.store.readOnly.Load(), "readOnly": s.store.readOnly.Load(),
+				"persistedId": s.singleID(), "rebootId": 1, "address": "tcp://" + s.ln.Addr().String(), "serverId": s.singleID(),
+				"state": "SERVING"}})
+	}
+	r.handle("GET", "/_admin/status", status)
+	r.handle("GET", "/_admin/time", func(c *call) {
+		c.ok(200, map[string]any{"time": float64(time.Now().UnixNano()) / 1e9})
+	})
+	r.handle("GET", "/_admin/support-info", func(c *call) {
+		c.json(200, map[string]any{"date": nowISO(), "deployment": map[string]any{"type": "single"},
+			"host": map[string]any{"role": "SINGLE", "maintenance": false, "readOnly": s.store.readOnly.Load(),
+				"version": s.version, "build": "arangotest", "license": s.license, "platform": runtime.GOOS,
+				"os": runtime.GOOS, "physicalMemory": map[string]any{"value": 8 << 30, "overridden": false},
+				"numberOfCores": map[string]any{"value": runtime.NumCPU(), "overridden": false},
+				"processStats":  map[string]any{"processUptime": time.Since(s.started).Seconds()}}})
+	})
+	r.handle("GET", "/_admin/license", func(c *call) {
+		if s.license == "enterprise" {
+			exp := time.Now().Add(365 * 24 * time.Hour).Unix()
+			c.json(200, map[string]any{"upgrading": false, "features": map[string]any{"expires": exp},
+				"license": "arangotest-license", "version": 1, "status": "good", "hash": "arangotest"})
+			return
+		}
+		c.json(200, map[string]any{"upgrading": false, "features": map[string]any{"expires": 0}, "version": 0, "status": "",
+			"diskUsage": map[string]any{"bytesLimit": 107374182400, "bytesUsed": 0, "status": "good"}})
+	})
+	r.handle("PUT", "/_admin/compact", func(c *call) { c.ok(200, nil) })
+	r.handle("GET", "/_admin/deployment/id", func(c *call) {
+		c.json(200, map[string]any{"id": fmt.Sprintf("%08x-0000-4000-8000-%012x", s.serverID>>32, s.serverID&0xffffffffffff)})
+	})
+	r.handle("POST", "/_admin/echo", func(c *call) {
+		hdr := map[string]string{}
+		for k := range c.r.Header {
+			hdr[k] = c.r.Header.Get(k)
+		}
+		c.json(200, map[string]any{"authorized": true, "user": c.user, "database": c.dbName, "url": c.r.URL.String(),
+			"protocol": "http", "server": map[string]any{"address": s.ln.Addr().String()}, "headers": hdr,
+			"requestType": c.r.Method, "requestBody": string(c.body)})
+	})
+	r.handle("GET", "/_api/endpoint", func(c *call) {
+		c.json(200, []any{map[string]any{"endpoint": "http://" + s.ln.Addr().String()}})
+	})
+	r.handle("GET", "/_api/cluster/endpoints", func(c *call) {
+		c.error(501, 9, "cannot serve this request for this deployment type")
+	})
+	r.handle("GET", "/_admin/cluster/health", func(c *call) {
+		c.error(403, 403, "only allowed on single server with active failover")
+	})
+	metrics := func(c *call) {
+		body := "# HELP arangodb_server_statistics_server_uptime_total Number of seconds elapsed since server start.\n" +
+			"# TYPE arangodb_server_statistics_server_uptime_total counter\n" +
+			"arangodb_server_statistics_server_uptime_total " + strconv.FormatFloat(time.Since(s.started).Seconds(), 'f', 3, 64) + "\n" +
+			"# HELP arangodb_client_connection_statistics_client_connections The number of client connections.\n" +
+			"# TYPE arangodb_client_connection_statistics_client_connections gauge\n" +
+			"arangodb_client_connection_statistics_client_connections 1\n"
+		c.raw(200, "text/plain; charset=utf-8", []byte(body))
+	}
+	r.handle("GET", "/_admin/metrics/v2", metrics)
+	r.handle("GET", "/_admin/metrics", metrics)
+	r.handle("GET", "/_api/key-generators", func(c *call) {
+		c.ok(200, map[string]any{"keyGenerators": []string{"traditional", "autoincrement", "uuid", "padded"}})
+	})
+	s.routeAdminLog(r)
+}
+
+func (s *Server) routeAdminLog(r *router) {
+	levels := map[string]string{"general": "INFO", "replication": "INFO", "requests": "INFO", "queries": "INFO", "startup": "INFO"}
+	r.handle("GET", "/_admin/log/level", func(c *call) {
+		s.extraMu.Lock()
+		defer s.extraMu.Unlock()
+		c.json(200, levels)
+	})
+	r.handle("PUT", "/_admin/log/level", func(c *call) {
+		var in map[string]string
+		if err := json.Unmarshal(c.body, &in); err != nil {
+			c.error(400, 400, "invalid log level body")
+			return
+		}
+		s.extraMu.Lock()
+		for k, v := range in {
+			if k == "all" {
+				for kk := range levels {
+					levels[kk] = v
+				}
+				continue
+			}
+			levels[k] = v
+		}
+		out := map[string]string{}
+		for k, v := range levels {
+			out[k] = v
+		}
+		s.extraMu.Unlock()
+		c.json(200, out)
+	})
+	r.handle("DELETE", "/_admin/log/level", func(c *call) {
+		s.extraMu.Lock()
+		for k := range levels {
+			levels[k] = "INFO"
+		}
+		out := map[string]string{}
+		for k, v := range levels {
+			out[k] = v
+		}
+		s.extraMu.Unlock()
+		c.json(200, out)
+	})
+	r.handle("GET", "/_admin/log/entries", func(c *call) {
+		c.json(200, map[string]any{"total": 1, "messages": []any{map[string]any{"id": 1, "topic": "general", "level": "INFO",
+			"date": nowISO(), "message": "arangotest is ready for business"}}})
+	})
+	structured := map[string]bool{"database": false, "username": false, "url": false}
+	r.handle("GET", "/_admin/log/structured", func(c *call) {
+		s.extraMu.Lock()
+		defer s.extraMu.Unlock()
+		c.json(200, structured)
+	})
+	r.handle("PUT", "/_admin/log/structured", func(c *call) {
+		var in map[string]bool
+		_ = json.Unmarshal(c.body, &in)
+		s.extraMu.Lock()
+		for k, v := range in {
+			structured[k] = v
+		}
+		out := map[string]bool{}
+		for k, v := range structured {
+			out[k] = v
+		}
+		s.extraMu.Unlock()
+		c.json(200, out)
+	})
+	r.handle("GET", "/_admin/server/api-calls", func(c *call) {
+		c.ok(200, map[string]any{"result": map[string]any{"calls": []any{map[string]any{"timeStamp": nowISO(),
+			"requestType": "GET", "path": "/_api/version", "database": c.dbName}}}})
+	})
+}
