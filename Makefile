@@ -6,7 +6,7 @@ PKGS     := ./...
 UNIT     := $(shell $(GO) list ./... 2>/dev/null | grep -v /e2e)
 FUZZTIME ?= 10s
 
-.PHONY: all build test unit e2e demo bench fuzz lint conformance clean
+.PHONY: all build test unit e2e demo bench fuzz lint conformance conformance-cluster clean
 
 all: build
 
@@ -43,6 +43,10 @@ lint:
 ## conformance: the official go-driver v2 integration tests against cmd/arangotest
 conformance: build
 	@./scripts/conformance.sh
+
+## conformance-cluster: the same, TEST_MODE=cluster, against `arangotest --cluster`
+conformance-cluster: build
+	@./scripts/conformance-cluster.sh
 
 clean:
 	rm -rf $(BIN)

@@ -844,7 +844,7 @@ func TestRestoreAllDatabasesAndEnvelopes(t *testing.T) {
 	}
 }
 
-// TestRestoreInterrupt: SIGINT stops the restore with exit code 3, keeps continue.json, and
+// TestRestoreInterrupt: SIGINT stops the restore with exit code 130, keeps continue.json, and
 // --continue finishes it.
 func TestRestoreInterrupt(t *testing.T) {
 	tg := newTarget(t, arangotest.Options{})
@@ -866,8 +866,8 @@ func TestRestoreInterrupt(t *testing.T) {
 	}
 	must(t, cmd.Process.Signal(os.Interrupt), "SIGINT")
 	err := cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != 3 {
-		t.Fatalf("exit code %d after SIGINT (%v), want 3: %s", code, err, stderr.String())
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Fatalf("exit code %d after SIGINT (%v), want 130: %s", code, err, stderr.String())
 	}
 	if _, err := os.Stat(filepath.Join(dir, "continue.json")); err != nil {
 		t.Fatal("continue.json not kept after SIGINT")

@@ -27,9 +27,9 @@ import (
 
 // Exit codes (documented in --help and the README).
 const (
-	exitOK          = 0 // the dump is complete
-	exitError       = 1 // the dump failed; the directory has no completion marker
-	exitUsage       = 2 // bad options or arguments
+	exitOK          = 0   // the dump is complete
+	exitError       = 1   // the dump failed; the directory has no completion marker
+	exitUsage       = 2   // bad options or arguments
 	exitInterrupted = 130 // stopped by SIGINT/SIGTERM; temporary files removed, no completion marker
 )
 

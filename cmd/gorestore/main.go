@@ -27,19 +27,19 @@ import (
 
 // Exit codes, as godump's plus one for damaged input.
 const (
-	exitOK          = 0 // everything restored
-	exitFailed      = 1 // the restore failed (server error); continue.json tells what is done
-	exitUsage       = 2 // bad options or arguments
-	exitInterrupted = 3 // stopped by SIGINT/SIGTERM; resume with --continue
-	exitBadInput    = 4 // the dump is damaged or hostile (the error names file and line)
+	exitOK          = 0   // everything restored
+	exitFailed      = 1   // the restore failed (server error); continue.json tells what is done
+	exitUsage       = 2   // bad options or arguments
+	exitBadInput    = 3   // the dump is damaged or hostile (the error names file and line)
+	exitInterrupted = 130 // stopped by SIGINT/SIGTERM; resume with --continue
 )
 
 const exitCodesHelp = `Exit codes:
   0  everything was restored
   1  the restore failed (continue.json in the dump directory records what is done)
   2  bad options or arguments
-  3  interrupted by SIGINT/SIGTERM (resume with --continue; a second signal exits at once)
-  4  the dump is damaged (corrupt gzip, invalid line, missing file): the error names file and line`
+  3  the dump is damaged (corrupt gzip, invalid line, missing file): the error names file and line
+  130 interrupted by SIGINT/SIGTERM (resume with --continue; a second signal exits at once)`
 
 func main() {
 	tuneGC()
