@@ -80,6 +80,9 @@ func (s *Server) routeAdmin(r *router) {
 		}
 		c.ok(200, map[string]any{"mode": in.Mode})
 	})
+	// arangorestore (and gorestore) call this after restoring _apps/_appbundles. arangotest runs
+	// no Foxx services, so there is nothing to heal; the real server answers 204 as well.
+	r.handle("POST", "/_api/foxx/_local/heal", func(c *call) { c.empty(204) })
 	r.handle("GET", "/_admin/server/id", func(c *call) {
 		c.error(500, 500, "server id is only available in a cluster")
 	})
