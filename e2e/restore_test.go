@@ -165,7 +165,7 @@ func TestRestoreRealDumps(t *testing.T) {
 					t.Errorf("collection %s: type %v, want %d", name, props["type"], s.Type)
 				}
 				want := rsExpectedDocs(t, dir, name)
-				compareDocs(t, db+"/"+name, want, rsServerDocs(t, tg, db, name))
+				compareDocs(t, db+"/"+name, want, serverDocs(t, tg, db, name))
 				rsCheckIndexes(t, tg, db, name, s.Indexes)
 			}
 			views, _ := filepath.Glob(filepath.Join(dir, "*.view.json"))
@@ -286,7 +286,7 @@ func TestRestoreSelectionRenameAndOverrides(t *testing.T) {
 		db := uniqueDB(t, "sel")
 		tg.dropAtEnd(t, db)
 		mustRun(t, "gorestore", append(tg.serverArgs(db), dir, "--create-database", "true", "--collection", "people", "--progress", "false")...)
-		compareDocs(t, "people", people, rsServerDocs(t, tg, db, "people"))
+		compareDocs(t, "people", people, serverDocs(t, tg, db, "people"))
 		for _, c := range []string{"knows", "things"} {
 			if _, ok := rsServerCollection(t, tg, db, c); ok {
 				t.Errorf("%s restored although not selected", c)
@@ -297,7 +297,7 @@ func TestRestoreSelectionRenameAndOverrides(t *testing.T) {
 		db := uniqueDB(t, "ign")
 		tg.dropAtEnd(t, db)
 		mustRun(t, "gorestore", append(tg.serverArgs(db), dir, "--create-database", "true", "--ignore-collection", "things", "--progress", "false")...)
-		compareDocs(t, "knows", knows, rsServerDocs(t, tg, db, "knows"))
+		compareDocs(t, "knows", knows, serverDocs(t, tg, db, "knows"))
 		if _, ok := rsServerCollection(t, tg, db, "things"); ok {
 			t.Error("things restored although ignored")
 		}
@@ -307,7 +307,7 @@ func TestRestoreSelectionRenameAndOverrides(t *testing.T) {
 		tg.dropAtEnd(t, db)
 		mustRun(t, "gorestore", append(tg.serverArgs(db), dir, "--create-database", "true", "--rename-collection", "people=persons",
 			"--rename-collection", "knows=friends", "--progress", "false")...)
-		compareDocs(t, "persons", people, rsServerDocs(t, tg, db, "persons"))
+		compareDocs(t, "persons", people, serverDocs(t, tg, db, "persons"))
 		want := map[string]Doc{}
 		for k, d := range knows {
 			n := Doc{}
@@ -318,7 +318,7 @@ func TestRestoreSelectionRenameAndOverrides(t *testing.T) {
 			n["_to"] = strings.Replace(d["_to"].(string), "people/", "persons/", 1)
 			want[k] = n
 		}
-		compareDocs(t, "friends", want, rsServerDocs(t, tg, db, "friends"))
+		compareDocs(t, "friends", want, serverDocs(t, tg, db, "friends"))
 		for _, c := range []string{"people", "knows"} {
 			if _, ok := rsServerCollection(t, tg, db, c); ok {
 				t.Errorf("%s exists under its old name", c)
@@ -339,7 +339,7 @@ func TestRestoreSelectionRenameAndOverrides(t *testing.T) {
 		mustRun(t, "gorestore", append(tg.serverArgs(db), dir, "--create-collection", "false", "--collection", "things", "--progress", "false")...)
 		want := rsDocsByKey(colls[2].Docs)
 		want["mine"] = Doc{"_key": "mine", "v": json.Number("1")}
-		compareDocs(t, "things", want, rsServerDocs(t, tg, db, "things"))
+		compareDocs(t, "things", want, serverDocs(t, tg, db, "things"))
 		props, _ := rsServerCollection(t, tg, db, "things")
 		if props["waitForSync"] != true {
 			t.Errorf("existing collection was recreated: waitForSync %v", props["waitForSync"])
@@ -358,7 +358,7 @@ func TestRestoreSelectionRenameAndOverrides(t *testing.T) {
 			if _, ok := rsServerCollection(t, tg, db, c); !ok {
 				t.Errorf("%s not created", c)
 			}
-			if n := len(rsServerDocs(t, tg, db, c)); n != 0 {
+			if n := len(serverDocs(t, tg, db, c)); n != 0 {
 				t.Errorf("%s holds %d documents with --import-data false", c, n)
 			}
 		}
@@ -403,7 +403,7 @@ func TestRestoreKeyGenerator(t *testing.T) {
 			t.Errorf("new key %v not past the restored keys (1..500)", res["_key"])
 		}
 	}
-	if n := len(rsServerDocs(t, tg, db, "people")); n != 505 {
+	if n := len(serverDocs(t, tg, db, "people")); n != 505 {
 		t.Errorf("%d people, want 505", n)
 	}
 }
@@ -446,7 +446,7 @@ func TestRestoreBadInput(t *testing.T) {
 					t.Errorf("error does not mention %q: %s", w, res.Stderr)
 				}
 			}
-			compareDocs(t, "good", rsDocsByKey(good), rsServerDocs(t, tg, db, "good"))
+			compareDocs(t, "good", rsDocsByKey(good), serverDocs(t, tg, db, "good"))
 		})
 	}
 }
@@ -581,11 +581,11 @@ func TestRestoreResumeAfterKill(t *testing.T) {
 		name string
 		docs []Doc
 	}{{"big", big}, {"mid", mid}, {"small", rsGenDocs(10)}} {
-		compareDocs(t, c.name, rsDocsByKey(c.docs), rsServerDocs(t, tg, db, c.name))
+		compareDocs(t, c.name, rsDocsByKey(c.docs), serverDocs(t, tg, db, c.name))
 	}
 	// Re-running without --continue over the restored database gives the same state.
 	mustRun(t, "gorestore", args...)
-	compareDocs(t, "big (again)", rsDocsByKey(big), rsServerDocs(t, tg, db, "big"))
+	compareDocs(t, "big (again)", rsDocsByKey(big), serverDocs(t, tg, db, "big"))
 }
 
 // TestRestoreRoundTrip: seed -> godump -> gorestore into another database and into a fresh
@@ -599,7 +599,7 @@ func TestRestoreRoundTrip(t *testing.T) {
 
 	check := func(t *testing.T, tg *target, db string) {
 		for _, sc := range seeded.Collections {
-			compareDocs(t, db+"/"+sc.Name, sc.Docs, rsServerDocs(t, tg, db, sc.Name))
+			compareDocs(t, db+"/"+sc.Name, sc.Docs, serverDocs(t, tg, db, sc.Name))
 			checkIndexes(t, tg, db, sc)
 			props, ok := rsServerCollection(t, tg, db, sc.Name)
 			if !ok {
@@ -665,33 +665,6 @@ func TestRestoreRoundTrip(t *testing.T) {
 
 var _ = bufio.NewReader
 var _ = sort.Strings
-
-// rsServerDocs reads every document of a collection (the collection name is written into
-// the query rather than bound, which every server version accepts).
-func rsServerDocs(t testing.TB, tg *target, db, coll string) map[string]Doc {
-	t.Helper()
-	c := tg.conn(t, db)
-	ctx := context.Background()
-	var page struct {
-		Result  []json.RawMessage `json:"result"`
-		HasMore bool              `json:"hasMore"`
-		ID      string            `json:"id"`
-	}
-	out := map[string]Doc{}
-	must(t, c.DoJSON(ctx, client.Request{Method: "POST", Path: "/_api/cursor", JSON: Doc{"query": "FOR d IN `" + coll + "` RETURN d", "batchSize": 1000}}, &page), "query "+coll)
-	for {
-		for _, raw := range page.Result {
-			d := decodeDoc(t, raw)
-			out[d["_key"].(string)] = d
-		}
-		if !page.HasMore {
-			return out
-		}
-		id := page.ID
-		page.Result = nil
-		must(t, c.DoJSON(ctx, client.Request{Method: "POST", Path: "/_api/cursor/" + id}, &page), "read cursor of "+coll)
-	}
-}
 
 // rsClusterTarget starts an arangotest cluster with n Coordinators.
 func rsClusterTarget(t *testing.T, n int) (*arangotest.Cluster, *target) {
@@ -766,7 +739,7 @@ func TestRestoreFastCluster(t *testing.T) {
 		t.Errorf("clusterInventory lists %d of the 3 collections", seen)
 	}
 	for _, cc := range colls {
-		compareDocs(t, cc.Name, rsDocsByKey(cc.Docs), rsServerDocs(t, tg, db, cc.Name))
+		compareDocs(t, cc.Name, rsDocsByKey(cc.Docs), serverDocs(t, tg, db, cc.Name))
 	}
 }
 
@@ -792,7 +765,7 @@ func TestRestoreClusterShardOverrides(t *testing.T) {
 		if !jsonEqual(props["replicationFactor"], json.Number("2")) {
 			t.Errorf("%s: replicationFactor %v, want 2", coll, props["replicationFactor"])
 		}
-		if n := len(rsServerDocs(t, tg, db, coll)); n == 0 {
+		if n := len(serverDocs(t, tg, db, coll)); n == 0 {
 			t.Errorf("%s: no documents", coll)
 		}
 	}
@@ -826,11 +799,11 @@ func TestRestoreAllDatabasesAndEnvelopes(t *testing.T) {
 
 	args := []string{"--server.endpoint", tg.Endpoint, "--server.username", tg.Username, "--server.password", tg.Password}
 	mustRun(t, "gorestore", append(args, root, "--all-databases", "true", "--create-database", "true", "--batch-size", "131072", "--progress", "false")...)
-	compareDocs(t, dbA+"/log", dumpDocs(t, filepath.Join(root, dbA), "log"), rsServerDocs(t, tg, dbA, "log"))
-	if n := len(rsServerDocs(t, tg, dbA, "log")); n != 2000+334 {
+	compareDocs(t, dbA+"/log", dumpDocs(t, filepath.Join(root, dbA), "log"), serverDocs(t, tg, dbA, "log"))
+	if n := len(serverDocs(t, tg, dbA, "log")); n != 2000+334 {
 		t.Errorf("log: %d documents, want %d", n, 2334)
 	}
-	compareDocs(t, dbB+"/knows", dumpDocs(t, filepath.Join(root, dbB), "knows"), rsServerDocs(t, tg, dbB, "knows"))
+	compareDocs(t, dbB+"/knows", dumpDocs(t, filepath.Join(root, dbB), "knows"), serverDocs(t, tg, dbB, "knows"))
 
 	// --force-same-database refuses a database of another name.
 	res := runTool(t, "gorestore", append(tg.serverArgs(dbA), filepath.Join(root, dbB), "--force-same-database", "true", "--progress", "false")...)
@@ -876,7 +849,7 @@ func TestRestoreInterrupt(t *testing.T) {
 	if !strings.Contains(res.Stdout, "not sent again") {
 		t.Errorf("resume re-sent everything: %s", res.Stdout)
 	}
-	compareDocs(t, "big", rsDocsByKey(docs), rsServerDocs(t, tg, db, "big"))
+	compareDocs(t, "big", rsDocsByKey(docs), serverDocs(t, tg, db, "big"))
 }
 
 // TestRestoreUniqueViolation: data that violates a unique index fails the restore (in
@@ -917,5 +890,5 @@ func TestRestoreRetries(t *testing.T) {
 			}
 		}
 	}
-	compareDocs(t, "r", rsDocsByKey(docs), rsServerDocs(t, tg, db, "r"))
+	compareDocs(t, "r", rsDocsByKey(docs), serverDocs(t, tg, db, "r"))
 }
