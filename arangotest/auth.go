@@ -193,6 +193,9 @@ func (a *authState) seedUsers(sys *Database) error {
 	}
 	sort.Strings(names)
 	for _, n := range names {
+		if a.s.findUser(n) != nil {
+			continue // a cluster's later Coordinators, or a state loaded from a data directory
+		}
 		u := &userRecord{User: n, Active: true, Databases: map[string]*dbPerm{}}
 		u.setPassword(users[n])
 		if n == "root" {

@@ -42,6 +42,8 @@ type stateImage struct {
 	Role      string     `json:"role"` // SINGLE or COORDINATOR (cluster)
 	DBServers int        `json:"nrDBServers"`
 	Databases []*dbImage `json:"databases"`
+	// Plans are the collections' shard Plans in cluster mode (cluster_persist.go).
+	Plans []planImage `json:"plans,omitempty"`
 }
 
 type dbImage struct {
@@ -115,6 +117,7 @@ func (st *Store) captureImage(version, role string, dbservers int) *stateImage {
 		}
 		img.Databases = append(img.Databases, di)
 	}
+	img.Plans = st.cluster.capturePlans() // cluster_persist.go: shard ids and placement
 	return img
 }
 
@@ -207,6 +210,7 @@ func (st *Store) installImage(img *stateImage) error {
 	}
 	st.dbs = dbs
 	st.mu.Unlock()
+	st.cluster.restorePlans(img.Plans) // cluster_persist.go: the image's shard ids and placement
 	st.advanceTick(tick)
 	return nil
 }

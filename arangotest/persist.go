@@ -20,11 +20,14 @@ package arangotest
 // write transaction open). A SIGKILL loses the writes made since the last of these; what is on
 // disk is always a complete, consistent state (data files first, the manifest last and
 // atomically), so unchanged collections cost nothing to write again.
+//
+// A cluster (NewCluster with a DataDir) splits this over one directory per process, the
+// Agency's holding the Plan and the hot backups, each DB-Server's the shards it leads:
+// cluster_persist.go.
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -46,6 +49,9 @@ type dataDir struct {
 	closed bool
 	stop   chan struct{} // closed by closeBackup: ends flushLoop
 	done   chan struct{} // closed when flushLoop has ended
+	// cluster is set in cluster mode (cluster_persist.go): root is then the Agency's directory,
+	// where the Plan and the hot backups live; the documents live in the DB-Servers' directories.
+	cluster *clusterDirs
 }
 
 // flushInterval is how often a changed state is written to the data directory.
@@ -142,6 +148,12 @@ func (d *dataDir) save(img *stateImage) error {
 }
 
 func (d *dataDir) saveLocked(img *stateImage) error {
+	if d.cluster != nil {
+		if err := d.cluster.save(d.root, img); err != nil {
+			return fmt.Errorf("data directory %s: save: %w", d.cluster.top, err)
+		}
+		return nil
+	}
 	if _, _, err := writeImage(d.engineDir(), img, ""); err != nil {
 		return fmt.Errorf("data directory %s: save: %w", d.root, err)
 	}
@@ -217,8 +229,12 @@ func (d *dataDir) removeBackup(e *backupEntry) error {
 func (d *dataDir) saveRestored(prev, img *stateImage) error {
 	d.saveMu.Lock()
 	defer d.saveMu.Unlock()
-	if err := d.saveLocked(prev); err != nil {
-		return err
+	// In a cluster prev's collections have left the store already, so their Plans are gone:
+	// FAILSAFE is written whole instead of linking the saved shard files.
+	if d.cluster == nil {
+		if err := d.saveLocked(prev); err != nil {
+			return err
+		}
 	}
 	fs := filepath.Join(d.backupsDir(), failsafeName)
 	os.RemoveAll(fs)
@@ -273,7 +289,10 @@ func (s *Server) initBackup(r *router) error {
 		return nil
 	}
 	if s.cluster != nil {
-		return errors.New("arangotest: a data directory is not supported in cluster mode")
+		return s.initClusterDataDir() // cluster_persist.go: one directory per process
+	}
+	if fileExists(filepath.Join(s.opts.DataDir, agentDirName, "ENGINE")) {
+		return fmt.Errorf("arangotest: data directory %s holds a cluster's data (start it with --cluster)", s.opts.DataDir)
 	}
 	d, err := openDataDir(s.opts.DataDir)
 	if err != nil {
@@ -335,6 +354,11 @@ func (s *Server) closeBackup() error {
 		hb.lock.release()
 	}
 	err := d.save(img)
+	if d.cluster != nil {
+		if uerr := d.cluster.unlockAll(); uerr != nil && err == nil {
+			err = uerr
+		}
+	}
 	if uerr := d.lock.Unlock(); uerr != nil && err == nil {
 		err = uerr
 	}
@@ -344,6 +368,9 @@ func (s *Server) closeBackup() error {
 // DataDir returns the data directory the server keeps its state in ("" = memory only).
 func (s *Server) DataDir() string {
 	if d := s.store.backups().disk; d != nil {
+		if d.cluster != nil {
+			return d.cluster.top
+		}
 		return d.root
 	}
 	return ""
