@@ -3,6 +3,7 @@ package arangotest
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,8 +13,9 @@ import (
 
 // A tiny AQL subset for /_api/cursor:
 //
-//	FOR x IN coll [FILTER x.a <op> value [&&|AND ...]]... [SORT x.a [ASC|DESC], ...] [LIMIT [o,] n] RETURN x | x.a
+//	FOR x IN coll [FILTER x.a|DISTANCE(a,b,c,d) <op> value [&&|AND ...]]... [SORT x.a [ASC|DESC], ...] [LIMIT [o,] n] RETURN x | x.a
 //	FOR i IN a..b [LIMIT ...] RETURN i
+//	FOR v, e, p IN min..max OUTBOUND|INBOUND|ANY start GRAPH name RETURN … (aql_traversal.go)
 //	RETURN LENGTH(coll) | COUNT(coll) | <literal> | DATE_NOW()
 //
 // with bind parameters (@v, @@coll). Anything else is rejected with 400 errorNum 1501 and
@@ -32,6 +34,7 @@ type aqlQuery struct {
 	retVar   bool
 	retExpr  []byte // RETURN <constant>
 	lengthOf string
+	trav     *aqlTraversal // FOR v, e, p IN … GRAPH … (aql_traversal.go)
 	filtered int
 }
 
@@ -39,6 +42,81 @@ type aqlFilter struct {
 	path []string
 	op   string
 	val  []byte // raw JSON
+	// dist, when set, is the left side DISTANCE(lat1, lon1, lat2, lon2) instead of path.
+	dist []aqlOperand
+}
+
+// aqlOperand is a function argument: a path of the loop variable or a constant.
+type aqlOperand struct {
+	path  []string
+	val   []byte
+	isVar bool
+}
+
+func (o aqlOperand) value(doc []byte) []byte {
+	if !o.isVar {
+		return o.val
+	}
+	v := lookupPath(doc, o.path)
+	if v == nil {
+		return []byte("null")
+	}
+	return v
+}
+
+// aqlEarthRadius is the radius DISTANCE uses (arangodb geo::kEarthRadiusInMeters).
+const aqlEarthRadius = 6378137.0
+
+// aqlDistance is AQL DISTANCE(lat1, lon1, lat2, lon2): the haversine distance in meters, or
+// null when an argument is not a number.
+func aqlDistance(args [][]byte) []byte {
+	var f [4]float64
+	for i, a := range args {
+		if rawKind(a) != 'd' {
+			return []byte("null")
+		}
+		v, err := strconv.ParseFloat(string(a), 64)
+		if err != nil {
+			return []byte("null")
+		}
+		f[i] = v * math.Pi / 180
+	}
+	dLat, dLon := f[2]-f[0], f[3]-f[1]
+	h := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(f[0])*math.Cos(f[2])*math.Sin(dLon/2)*math.Sin(dLon/2)
+	d := 2 * aqlEarthRadius * math.Asin(math.Min(1, math.Sqrt(h)))
+	return strconv.AppendFloat(nil, d, 'g', -1, 64)
+}
+
+// distanceCall parses DISTANCE(a, b, c, d) (the name already peeked); each argument is a path
+// of the loop variable or a literal/bind value.
+func (l *aqlLexer) distanceCall(varName string, bind map[string]json.RawMessage) ([]aqlOperand, bool) {
+	l.next()
+	if l.next() != "(" {
+		return nil, false
+	}
+	var args []aqlOperand
+	for {
+		if p, ok := l.path(varName); ok {
+			args = append(args, aqlOperand{path: p, isVar: true})
+		} else {
+			tok := l.next()
+			if tok == "-" { // a negative literal split by the tokenizer
+				tok += l.next()
+			}
+			v, ok := bindValue(tok, bind)
+			if !ok {
+				return nil, false
+			}
+			args = append(args, aqlOperand{val: v})
+		}
+		switch l.next() {
+		case ",":
+			continue
+		case ")":
+			return args, len(args) == 4
+		}
+		return nil, false
+	}
 }
 
 type aqlSort struct {
@@ -214,7 +292,20 @@ func parseAQL(query string, bind map[string]json.RawMessage) (*aqlQuery, error) 
 		return nil, unsupported(query)
 	}
 	q.varName = l.next()
-	if !l.kw("IN") {
+	vars := []string{q.varName}
+	for l.peek() == "," {
+		l.next()
+		vars = append(vars, l.next())
+	}
+	if !l.kw("IN") || len(vars) > 3 {
+		return nil, unsupported(query)
+	}
+	if l.looksLikeTraversal() { // aql_traversal.go
+		t, err := parseTraversal(query, l, vars, bind, q)
+		q.trav = t
+		return q, err
+	}
+	if len(vars) > 1 {
 		return nil, unsupported(query)
 	}
 	src := l.next()
@@ -253,7 +344,11 @@ func parseAQL(query string, bind map[string]json.RawMessage) (*aqlQuery, error) 
 		switch {
 		case l.kw("FILTER"):
 			for {
+				var dist []aqlOperand
 				p, ok := l.path(q.varName)
+				if !ok && strings.EqualFold(l.peek(), "DISTANCE") {
+					dist, ok = l.distanceCall(q.varName, bind)
+				}
 				if !ok {
 					return nil, unsupported(query)
 				}
@@ -271,7 +366,7 @@ func parseAQL(query string, bind map[string]json.RawMessage) (*aqlQuery, error) 
 				if !ok {
 					return nil, unsupported(query)
 				}
-				q.filters = append(q.filters, aqlFilter{path: p, op: op, val: v})
+				q.filters = append(q.filters, aqlFilter{path: p, op: op, val: v, dist: dist})
 				if l.peek() == "&&" || strings.EqualFold(l.peek(), "AND") {
 					l.next()
 					continue
@@ -393,7 +488,16 @@ func compareRaw(a, b []byte) int {
 }
 
 func (f aqlFilter) match(doc []byte) bool {
-	v := lookupPath(doc, f.path)
+	var v []byte
+	if f.dist != nil {
+		args := make([][]byte, len(f.dist))
+		for i, a := range f.dist {
+			args[i] = a.value(doc)
+		}
+		v = aqlDistance(args)
+	} else {
+		v = lookupPath(doc, f.path)
+	}
 	if v == nil {
 		v = []byte("null")
 	}
@@ -434,6 +538,10 @@ func (q *aqlQuery) run(s *Server, c *call) ([][]byte, int, error) {
 			return nil, 0, newError(404, 1203, "AQL: collection or view not found: "+q.lengthOf+" (while parsing)")
 		}
 		return [][]byte{[]byte(strconv.Itoa(s.countFor(c, coll)))}, 0, nil
+	}
+	if q.trav != nil {
+		out, scanned, err := s.runTraversal(c.db, q.trav)
+		return q.window(out), scanned, err
 	}
 	var out [][]byte
 	if q.coll == "" {

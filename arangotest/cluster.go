@@ -36,8 +36,8 @@ import (
 
 // ClusterOptions configure a Cluster. The embedded Options apply to every Coordinator; Addr, if
 // it names a port, is the first Coordinator's port and the others take the following ports.
-// DataDir would go to the first Coordinator only (one shared store), but persist.go refuses a
-// data directory in cluster mode.
+// DataDir gives every process of the cluster a directory of its own under it (Agency,
+// Coordinators, DB-Servers; cluster_persist.go), all kept by the first Coordinator.
 type ClusterOptions struct {
 	Options
 	// Coordinators is the number of Coordinator endpoints (default 1).
@@ -70,6 +70,7 @@ type clusterState struct {
 
 	mu          sync.Mutex
 	coords      []*Server
+	members     map[string]*clusterMember // DB-Server and Agent endpoints (cluster_members.go)
 	plans       map[*Collection]*shardPlan
 	nextShard   uint64
 	nextServer  int
@@ -159,6 +160,10 @@ func NewCluster(opts ClusterOptions) (*Cluster, error) {
 		cs.coords = append(cs.coords, s)
 		cs.mu.Unlock()
 	}
+	if err := cs.startMembers(host); err != nil {
+		cl.Close()
+		return nil, err
+	}
 	return cl, nil
 }
 
@@ -174,16 +179,31 @@ func (cl *Cluster) Endpoints() []string {
 // Coordinators returns the Coordinator servers (e.g. to inject faults into one of them).
 func (cl *Cluster) Coordinators() []*Server { return append([]*Server(nil), cl.coords...) }
 
+// MemberEndpoints returns the endpoints (tcp://host:port) of the DB-Servers and the Agent, by
+// server id, as /_admin/cluster/health lists them.
+func (cl *Cluster) MemberEndpoints() map[string]string {
+	out := map[string]string{}
+	for _, id := range append(append([]string{}, cl.state.dbservers...), cl.state.agentID) {
+		out[id] = cl.state.memberEndpoint(id)
+	}
+	return out
+}
+
 // DBServers returns the DB-Server ids (PRMR-...).
 func (cl *Cluster) DBServers() []string { return append([]string(nil), cl.state.dbservers...) }
 
-// Close stops every Coordinator.
+// Close stops every Coordinator and the DB-Server and Agent endpoints.
 func (cl *Cluster) Close() error {
 	var errs []error
-	for _, s := range cl.coords {
-		if err := s.Close(); err != nil {
+	// The first Coordinator last: it keeps the data directory (cluster_persist.go), so its
+	// final save sees every write the others accepted.
+	for i := len(cl.coords) - 1; i >= 0; i-- {
+		if err := cl.coords[i].Close(); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := cl.state.closeMembers(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

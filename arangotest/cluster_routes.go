@@ -43,7 +43,7 @@ func (s *Server) registerClusterRoutes(r *router) {
 				si["serverId"] = s.coordID()
 			}
 			m["coordinator"] = map[string]any{"foxxmaster": cs.coordIDs[0], "isFoxxmaster": s.coordID() == cs.coordIDs[0]}
-			m["agency"] = map[string]any{"agencyComm": map[string]any{"endpoints": []string{"tcp://127.0.0.1:0"}}}
+			m["agency"] = map[string]any{"agencyComm": map[string]any{"endpoints": []string{cs.memberEndpoint(cs.agentID)}}}
 		})
 	})
 	versionPatch := func(c *call) {
@@ -327,11 +327,11 @@ func (cs *clusterState) health(s *Server) map[string]any {
 			"LastAckedTime": now, "Host": s.hostID(), "Timestamp": now}
 	}
 	for i, id := range cs.dbservers {
-		h[id] = map[string]any{"Endpoint": "tcp://127.0.0.1:0", "Role": "DBServer", "CanBeDeleted": false, "Version": s.version,
+		h[id] = map[string]any{"Endpoint": cs.memberEndpoint(id), "Role": "DBServer", "CanBeDeleted": false, "Version": s.version,
 			"Engine": "rocksdb", "Status": "GOOD", "SyncStatus": "SERVING", "ShortName": "DBServer" + clusterPad4(i+1),
 			"LastAckedTime": now, "Host": s.hostID(), "Timestamp": now}
 	}
-	h[cs.agentID] = map[string]any{"Endpoint": "tcp://127.0.0.1:0", "Role": "Agent", "CanBeDeleted": false,
+	h[cs.agentID] = map[string]any{"Endpoint": cs.memberEndpoint(cs.agentID), "Role": "Agent", "CanBeDeleted": false,
 		"Version": s.version, "Engine": "rocksdb", "Status": "GOOD", "Leading": true, "Leader": cs.agentID,
 		"LastAckedTime": 0.0}
 	return map[string]any{"ClusterId": cs.clusterID, "Health": h}
@@ -814,64 +814,93 @@ func (cs *clusterState) shardOfID(db *Database, id string, doc map[string]any) s
 
 // registerClusterDocumentRoutes adds the Coordinator's shard key rules to single-document
 // writes: no user _key when the collection is not sharded by _key (1466), no change of a shard
-// key value by replace or update (1469). Batch (array) bodies go to the core unchecked.
+// key value by replace or update (1469). Batch (array) bodies get the same rules per item in
+// the core's docBatchOrSingle (routes_doc.go), through shardKeyRule.
 func (s *Server) registerClusterDocumentRoutes(r *router) {
 	cs := s.cluster
 	r.handle("POST", "/_api/document/{coll}", func(c *call) {
 		if coll := c.db.Collection(c.param("coll")); coll != nil && rawKind(bytes.TrimSpace(c.body)) == 'o' {
-			if p := cs.plan(coll); !(len(p.keys) == 1 && p.keys[0] == "_key") {
-				has := false
-				_ = scanObject(c.body, func(k string, v []byte) error {
-					has = has || k == "_key"
-					return nil
-				})
-				if has {
-					c.fail(newError(400, 1466, "must not specify _key for this collection"))
-					return
-				}
+			if err := cs.shardKeyRule(coll, "insert", "", c.body); err != nil {
+				c.fail(err)
+				return
 			}
 		}
 		s.coreRoute(c)
 	})
-	change := func(replace bool) func(c *call) {
+	change := func(op string) func(c *call) {
 		return func(c *call) {
 			coll := c.db.Collection(c.param("coll"))
-			if coll == nil || rawKind(bytes.TrimSpace(c.body)) != 'o' {
-				s.coreRoute(c)
-				return
-			}
-			old := coll.Lookup(c.param("key"))
-			if old == nil {
-				s.coreRoute(c)
-				return
-			}
-			p := cs.plan(coll)
-			oldVals, newVals := shardKeyValues(p.keys, old.Raw), shardKeyValues(p.keys, c.body)
-			for _, k := range p.keys {
-				if k == "_key" {
-					continue
-				}
-				nv, given := newVals[k]
-				if !given && !replace {
-					continue
-				}
-				if !given {
-					nv = "null"
-				}
-				ov, ok := oldVals[k]
-				if !ok {
-					ov = "null"
-				}
-				if nv != ov {
-					c.fail(newError(400, 1469, "must not change the value of a shard key attribute"))
+			if coll != nil && rawKind(bytes.TrimSpace(c.body)) == 'o' {
+				if err := cs.shardKeyRule(coll, op, c.param("key"), c.body); err != nil {
+					c.fail(err)
 					return
 				}
 			}
 			s.coreRoute(c)
 		}
 	}
-	r.handle("PUT", "/_api/document/{coll}/{key}", change(true))
-	r.handle("PATCH", "/_api/document/{coll}/{key}", change(false))
+	r.handle("PUT", "/_api/document/{coll}/{key}", change("replace"))
+	r.handle("PATCH", "/_api/document/{coll}/{key}", change("update"))
+}
+
+// shardKeyRule checks one document write (op insert, replace or update) against the shard key
+// rules of a Coordinator: an insert must not give _key when the collection is not sharded by
+// _key (400 1466); a replace or update must not change a shard key value, and a replace must
+// not drop one (400 1469). key is the document key of a replace or update ("" = the body's
+// _key, as in a batch). Documents that do not exist are left to the core (404 1202).
+func (cs *clusterState) shardKeyRule(coll *Collection, op, key string, body []byte) error {
+	p := cs.plan(coll)
+	if op == "insert" {
+		if len(p.keys) == 1 && p.keys[0] == "_key" {
+			return nil
+		}
+		has := false
+		_ = scanObject(body, func(k string, v []byte) error {
+			has = has || k == "_key"
+			return nil
+		})
+		if has {
+			return newError(400, 1466, "must not specify _key for this collection")
+		}
+		return nil
+	}
+	if key == "" {
+		_ = scanObject(body, func(k string, v []byte) error {
+			if k == "_key" {
+				key, _ = rawString(v)
+			}
+			return nil
+		})
+		if key == "" {
+			return nil
+		}
+	}
+	old := coll.Lookup(key)
+	if old == nil {
+		return nil
+	}
+	replace := op == "replace"
+	oldVals, newVals := shardKeyValues(p.keys, old.Raw), shardKeyValues(p.keys, body)
+	for _, k := range p.keys {
+		if k == "_key" {
+			continue
+		}
+		nv, given := newVals[k]
+		if !given && !replace {
+			continue
+		}
+		if !given {
+			nv = "null"
+		}
+		ov, ok := oldVals[k]
+		if !ok {
+			ov = "null"
+		}
+		if nv != ov {
+			return newError(400, 1469, "must not change the value of a shard key attribute")
+		}
+	}
+	return nil
 }
 
 // shardKeyValues returns the compact JSON of the shard key attributes present in doc.

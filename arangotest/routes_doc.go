@@ -235,12 +235,22 @@ func (s *Server) docBatchOrSingle(c *call, op string) {
 		var res docResult
 		switch op {
 		case "insert":
-			res = s.insertDoc(w, it, o)
+			if s.cluster != nil && rawKind(it) == 'o' {
+				res.err = s.cluster.shardKeyRule(coll, op, "", it) // cluster_routes.go: 1466
+			}
+			if res.err == nil {
+				res = s.insertDoc(w, it, o)
+			}
 		case "replace", "update":
 			if rawKind(it) != 'o' {
 				res.err = newError(400, 1227, "invalid document type")
 			} else {
-				res = s.modifyDoc(w, "", it, o, op == "update")
+				if s.cluster != nil {
+					res.err = s.cluster.shardKeyRule(coll, op, "", it) // cluster_routes.go: 1469
+				}
+				if res.err == nil {
+					res = s.modifyDoc(w, "", it, o, op == "update")
+				}
 			}
 		case "remove":
 			key, rev := "", ""

@@ -70,6 +70,21 @@ func (s *Server) saveGraph(db *Database, g *graphDef) (*Doc, error) {
 		sort.Strings(g.EdgeDefinitions[i].From)
 		sort.Strings(g.EdgeDefinitions[i].To)
 	}
+	// A collection an edge definition uses is no orphan (adding an edge definition over an
+	// orphan takes it out of orphanCollections).
+	used := map[string]bool{}
+	for _, e := range g.EdgeDefinitions {
+		for _, v := range append(append([]string{}, e.From...), e.To...) {
+			used[v] = true
+		}
+	}
+	orphans := []string{}
+	for _, o := range g.OrphanCollections {
+		if !used[o] {
+			orphans = append(orphans, o)
+		}
+	}
+	g.OrphanCollections = orphans
 	sort.Strings(g.OrphanCollections)
 	if err := coll.RestoreDocument(mustJSON(g)); err != nil {
 		return nil, err
@@ -93,6 +108,56 @@ func (g *graphDef) vertexCollections() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// orphanUnused makes the vertex collections among candidates that no edge definition uses any
+// more orphan collections of the graph: replacing or removing an edge definition keeps its
+// vertex collections in the graph (GraphManager moves them to orphanCollections).
+func (g *graphDef) orphanUnused(candidates []string) {
+	used := map[string]bool{}
+	for _, e := range g.EdgeDefinitions {
+		for _, v := range e.From {
+			used[v] = true
+		}
+		for _, v := range e.To {
+			used[v] = true
+		}
+	}
+	for _, o := range g.OrphanCollections {
+		used[o] = true
+	}
+	for _, v := range candidates {
+		if !used[v] {
+			used[v] = true
+			g.OrphanCollections = append(g.OrphanCollections, v)
+		}
+	}
+}
+
+// usedByOtherGraph reports whether a graph other than except names coll in an edge definition
+// or as an orphan.
+func (s *Server) usedByOtherGraph(db *Database, coll, except string) bool {
+	gc := db.Collection("_graphs")
+	if gc == nil {
+		return false
+	}
+	for _, d := range gc.Snapshot() {
+		var g graphDef
+		if json.Unmarshal(d.Raw, &g) != nil || g.Key == except {
+			continue
+		}
+		for _, e := range g.EdgeDefinitions {
+			if e.Collection == coll {
+				return true
+			}
+		}
+		for _, v := range g.vertexCollections() {
+			if v == coll {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (s *Server) ensureColl(db *Database, name string, typ int) error {
@@ -330,12 +395,15 @@ func (s *Server) routeGraphs(r *router) {
 			return
 		}
 		found := false
+		var before []string
 		for i, e := range g.EdgeDefinitions {
 			if e.Collection == c.param("coll") {
+				before = append(append(before, e.From...), e.To...)
 				g.EdgeDefinitions[i] = in
 				found = true
 			}
 		}
+		g.orphanUnused(before)
 		if !found {
 			c.error(404, 1930, "edge collection not used in graph")
 			return
@@ -368,14 +436,17 @@ func (s *Server) routeGraphs(r *router) {
 			c.error(404, 1930, "edge collection not used in graph")
 			return
 		}
+		removed := g.EdgeDefinitions[idx]
 		g.EdgeDefinitions = append(g.EdgeDefinitions[:idx], g.EdgeDefinitions[idx+1:]...)
+		g.orphanUnused(append(append([]string{}, removed.From...), removed.To...))
 		d, err := s.saveGraph(c.db, g)
 		if err != nil {
 			c.fail(err)
 			return
 		}
-		if c.qbool("dropCollections", false) {
-			if coll := c.db.Collection(c.param("coll")); coll != nil {
+		// dropCollections drops the edge collection, unless another graph still uses it.
+		if c.qbool("dropCollections", false) && !s.usedByOtherGraph(c.db, removed.Collection, g.Key) {
+			if coll := c.db.Collection(removed.Collection); coll != nil {
 				c.db.DropCollection(coll)
 			}
 		}
@@ -444,7 +515,7 @@ func (s *Server) routeGraphs(r *router) {
 			}
 			o := c.docOpts()
 			w := writeTarget{c: coll}
-			wrap(c, s.insertDoc(w, c.body, o), writeStatusGraph(c, o), coll, o)
+			wrap(c, s.insertDoc(w, c.body, o), graphWriteStatus(o, true), coll, o)
 		})
 		r.handle("GET", "/_api/gharial/{graph}/"+kind+"/{coll}/{key}", func(c *call) {
 			_, coll := check(c)
@@ -456,7 +527,18 @@ func (s *Server) routeGraphs(r *router) {
 				c.fail(errDocumentNotFound())
 				return
 			}
-			if im := c.header("If-Match"); im != "" && strings.Trim(im, `"`) != d.Rev {
+			// RestGraphHandler::vertexActionRead: If-None-Match equal to the revision -> 304;
+			// a revision given by If-Match or the rev query parameter that differs -> 412.
+			if inm := c.header("If-None-Match"); inm != "" && strings.Trim(inm, `"`) == d.Rev {
+				c.setHeader("Etag", `"`+d.Rev+`"`)
+				c.empty(304)
+				return
+			}
+			want := strings.Trim(c.header("If-Match"), `"`)
+			if want == "" {
+				want = c.query("rev")
+			}
+			if want != "" && want != d.Rev {
 				c.fail(preconditionFailed(coll, d))
 				return
 			}
@@ -469,9 +551,9 @@ func (s *Server) routeGraphs(r *router) {
 				if coll == nil {
 					return
 				}
-				o := c.docOpts()
+				o := graphDocOpts(c)
 				res := s.modifyDoc(writeTarget{c: coll}, c.param("key"), c.body, o, update)
-				wrap(c, res, writeStatusGraph(c, o), coll, o)
+				wrap(c, res, graphWriteStatus(o, false), coll, o)
 			}
 		}
 		r.handle("PATCH", "/_api/gharial/{graph}/"+kind+"/{coll}/{key}", mod(true))
@@ -481,7 +563,7 @@ func (s *Server) routeGraphs(r *router) {
 			if coll == nil {
 				return
 			}
-			o := c.docOpts()
+			o := graphDocOpts(c)
 			res := s.removeDoc(writeTarget{c: coll}, c.param("key"), "", o)
 			if res.err != nil {
 				c.fail(res.err)
@@ -506,16 +588,32 @@ func (s *Server) routeGraphs(r *router) {
 			if o.returnOld && res.oldDoc != nil {
 				out["old"] = json.RawMessage(res.oldDoc.Raw)
 			}
-			c.ok(writeStatusGraph(c, o), out)
+			c.ok(graphWriteStatus(o, false), out)
 		})
 	}
 }
 
-func writeStatusGraph(c *call, o docOpts) int {
-	if o.waitForSync {
+// graphDocOpts are the document options of a gharial request; the revision to match comes from
+// If-Match or, as the gharial API also accepts, the rev query parameter.
+func graphDocOpts(c *call) docOpts {
+	o := c.docOpts()
+	if o.ifMatch == "" {
+		o.ifMatch = c.query("rev")
+	}
+	return o
+}
+
+// graphWriteStatus is the status of a gharial vertex/edge write, as RestGraphHandler answers:
+// 202 without waitForSync; with it 201 for an insert, 200 for a replace, update or remove
+// (the docs' "200: Returned if the vertex could be updated"; the driver accepts 200/202 there).
+func graphWriteStatus(o docOpts, insert bool) int {
+	switch {
+	case !o.waitForSync:
+		return 202
+	case insert:
 		return 201
 	}
-	return 202
+	return 200
 }
 
 func edgeAllowed(g *graphDef, coll, from, to string) bool {

@@ -33,7 +33,7 @@ func run(args []string) int {
 	cluster := fs.Bool("cluster", false, "run a cluster: Coordinators on --port, --port+1, ... over shared state (default false)")
 	coordinators := fs.Int("coordinators", 1, "number of Coordinators with --cluster")
 	dbservers := fs.Int("dbservers", 2, "number of DB-Servers owning shards with --cluster")
-	dataDir := fs.String("data-dir", "", "keep the state in this directory (locked with DIR/LOCK while running, written on SIGTERM/SIGINT and after each hot backup; hot backups under DIR/backups); empty = memory only")
+	dataDir := fs.String("data-dir", "", "keep the state in this directory (locked with DIR/LOCK while running, written on SIGTERM/SIGINT and after each hot backup; hot backups under DIR/backups; with --cluster one directory per process under DIR: agent-1, coordinator-N, dbserver-ID); empty = memory only")
 	if err := fs.Parse(args); err != nil {
 		if err == pflag.ErrHelp {
 			return 0
