@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,6 +33,8 @@ type Conn struct {
 	Role       string                // "SINGLE", "COORDINATOR", "PRIMARY", "AGENT"
 	Database   string                // default database of requests
 	Retry      RetryPolicy           // used by Do and Retry
+
+	bulk *bulkSender // raw bodies without the driver's copy (see bulk.go); nil: the driver
 }
 
 // IsCluster reports whether the server is a Coordinator of a cluster.
@@ -66,14 +69,17 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 		ContentType: connection.ApplicationJSON,
 		Transport:   transport,
 	})
+	bulk := &bulkSender{http: &http.Client{Transport: transport}}
 	switch {
 	case !o.Authentication:
 	case o.JWTToken != "":
+		bulk.auth = "bearer " + o.JWTToken
 		if err := conn.SetAuthentication(connection.NewHeaderAuth("Authorization", "bearer %s", o.JWTToken)); err != nil {
 			return nil, err
 		}
 	default:
 		o.ResolvePassword()
+		bulk.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(o.Username+":"+o.Password))
 		if err := conn.SetAuthentication(connection.NewBasicAuth(o.Username, o.Password)); err != nil {
 			return nil, err
 		}
@@ -92,6 +98,7 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 		Endpoints:  eps,
 		Database:   db,
 		Retry:      RetryPolicy{Attempts: retries + 1, Initial: 200 * time.Millisecond, Max: 5 * time.Second},
+		bulk:       bulk,
 	}
 	var ver struct {
 		Server  string `json:"server"`
@@ -231,6 +238,9 @@ type Response struct {
 // Stream sends one request, without retries, and returns the response with its body open: the
 // caller must close it. A status outside 2xx is returned as a *ServerError (body consumed).
 func (c *Conn) Stream(ctx context.Context, r Request) (*Response, io.ReadCloser, error) {
+	if r.Body != nil && c.bulk != nil {
+		return c.streamBulk(ctx, r)
+	}
 	db := r.Database
 	if db == "" {
 		db = c.Database

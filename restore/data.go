@@ -20,25 +20,29 @@ import (
 	jsoniter "github.com/json-iterator/go"
 )
 
-// defaultIndexesAfterData: arangorestore creates a collection's secondary indexes before
-// loading its data; gorestore builds them after the data (as mongorestore and pg_restore
-// do), because that measured faster and stays correct.
+// defaultIndexesAfterData: gorestore creates a collection's secondary indexes before
+// loading its data, as arangorestore does, because that measured faster on the issue's
+// 1 GB data set and fails a unique-index violation at the offending batch.
 //
 // Measured against arangotest with BenchmarkRestore's generated data set (four collections,
 // one persistent index each, --threads 2, each run on a fresh server process, on the shared
-// 2-core machine): 256 MiB took 17.0 s and 16.5 s with indexes first, 8.8 s and 15.4 s with
-// indexes after (server CPU the same, ~5 s: the difference is time spent waiting while
-// inserts maintain the index); in the benchmark runs indexes-after was faster every time
-// (e.g. 256 MiB: 10.5 s after, 13.2 s before, floor 10.4 s).
+// 2-core machine), gorestore wall time, indexes after / before the data:
+//   - 1 GiB: 27.2 / 16.5 s (BenchmarkRestore), 28.0 / 18.4 s and 32.2 / 25.7 s (one
+//     gorestore run each on /tmp data, same server binary). Server CPU was the same either
+//     way (~19 s and ~26 s); the difference is the tail: with indexes after the data, the
+//     largest collection's index is built in one request at the end while the other jobs
+//     are done and the second core idles. Built during the inserts, the index work is
+//     spread over the parallel batches.
+//   - 256 MiB: mixed within the noise of the shared machine (3.7-5.0 s before, 3.8-5.3 s
+//     after); an earlier series had favoured after (8.8 and 15.4 s vs 17.0 and 16.5 s).
 //
-// Why it is still correct: every index is built before the collection job ends, so the
-// search-alias views (step 5) find their inverted indexes; a unique index that the data
-// violates still fails the restore (non-zero exit, the error names the collection and its
-// structure file), only at the end of the collection's data instead of at the offending
-// batch; a restore killed between the data and the indexes resumes with --continue at the
-// index step (the collection is marked restored only after its indexes). `--indexes-after-
-// data false` restores arangorestore's order.
-const defaultIndexesAfterData = true
+// `--indexes-after-data true` builds them after the data instead (as mongorestore and
+// pg_restore do): still correct, as every index is built before the collection job ends
+// (search-alias views, step 5, find their inverted indexes), a unique index that the data
+// violates still fails the restore (at the end of the collection's data instead of at the
+// offending batch), and a restore killed between the data and the indexes resumes with
+// --continue at the index step (the collection is marked restored only after its indexes).
+const defaultIndexesAfterData = false
 
 var jsonAPI = jsoniter.ConfigCompatibleWithStandardLibrary
 
@@ -224,22 +228,38 @@ func (e *engine) sendBatch(ctx context.Context, db string, c *CollectionPlan, b 
 	return nil
 }
 
+// inFlight is how many restore-data requests gorestore keeps in flight: one more than
+// --threads. With exactly one request per thread the server idles between a response and
+// the next body (round trip, then the body's transfer); a second request already waiting
+// lets it parse one body while it stores the other. Measured against arangotest with
+// BenchmarkRestore's 256 MiB data set on the shared 2-core machine (fresh server each run,
+// gorestore wall time, noisy): --threads 1 went from 6.2-8.0 s to 3.6-6.7 s, --threads 2
+// from 4.6-4.7 s to 3.7-5.5 s; two extra were not measurably better and cost a batch of
+// memory each. Memory stays bounded: at most inFlight batches in flight (their buffers
+// reused through engine.freeBufs) plus one batch being read per running collection job.
+func inFlight(threads int) int { return max(threads, 1) + 1 }
+
+// getBuf returns a batch buffer of capacity n or more: a reused one when one is free.
 func (e *engine) getBuf(n int) []byte {
-	if v := e.bufPool.Get(); v != nil {
-		b := *(v.(*[]byte))
+	select {
+	case b := <-e.freeBufs:
 		if cap(b) >= n {
 			return b[:0]
 		}
+	default:
 	}
 	return make([]byte, 0, max(n, int(e.opts.BatchSize)+64<<10))
 }
 
+// putBuf keeps b for reuse, unless enough buffers are kept already or b is outsized.
 func (e *engine) putBuf(b []byte) {
 	if cap(b) > 2*int(e.opts.BatchSize)+1<<20 {
 		return // an outsized batch (one huge line): let it go
 	}
-	b = b[:0]
-	e.bufPool.Put(&b)
+	select {
+	case e.freeBufs <- b[:0]:
+	default:
+	}
 }
 
 func inSpans(spans []span, file int, start, end int64) bool {

@@ -184,9 +184,9 @@ func TestOrderOfOperations(t *testing.T) {
 			t.Errorf("%s after the _users data: %q", c, calls)
 		}
 	}
-	// Indexes are built after each collection's data (defaultIndexesAfterData).
-	if indexOf(calls, "restore-indexes users") < indexOf(calls, "restore-data users") {
-		t.Errorf("indexes of users before its data: %q", calls)
+	// Indexes are built before each collection's data (defaultIndexesAfterData).
+	if indexOf(calls, "restore-indexes users") > indexOf(calls, "restore-data users") {
+		t.Errorf("indexes of users after its data: %q", calls)
 	}
 	if len(f.lines["users"]) != 2 || sum.Docs != 5 || sum.Collections != 6 {
 		t.Errorf("lines %v, summary %+v", f.lines, sum)

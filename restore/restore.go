@@ -44,8 +44,8 @@ type engine struct {
 	opts Options
 	rep  progress.Reporter
 
-	sendSlots chan struct{} // --threads requests in flight at most
-	bufPool   sync.Pool
+	sendSlots chan struct{} // requests in flight at most: see inFlight
+	freeBufs  chan []byte   // batch buffers for reuse, at most one per slot
 
 	batches, docs, readBytes, sentBytes, skipped atomic.Int64
 	mu                                           sync.Mutex
@@ -67,7 +67,8 @@ func Execute(ctx context.Context, conn *client.Conn, plan *Plan, opts Options, r
 	if rep == nil {
 		rep = progress.Nop{}
 	}
-	e := &engine{conn: conn, opts: opts, rep: rep, sendSlots: make(chan struct{}, max(opts.Threads, 1))}
+	slots := inFlight(opts.Threads)
+	e := &engine{conn: conn, opts: opts, rep: rep, sendSlots: make(chan struct{}, slots), freeBufs: make(chan []byte, slots)}
 	for _, w := range plan.Warnings {
 		e.warn(w)
 	}
