@@ -60,7 +60,7 @@ func (s *Server) handleImport(c *call) {
 	var items []item
 	switch typ {
 	case "documents":
-		items = make([]item, 0, bytes.Count(body, []byte{'\n'})+1)
+		items = make([]item, 0, len(body)/128+16) // a guess: counting lines reads the body once more
 		pos := 0
 		for len(body) > 0 {
 			i := bytes.IndexByte(body, '\n')
@@ -142,22 +142,18 @@ func (s *Server) handleImport(c *call) {
 
 	var st importStats
 	var undo []importUndo
-	var walMarkers []*Doc
-	type removal struct {
-		d    *Doc
-		tick uint64
-	}
-	var removedMarkers []removal
+	// The batch is logged at once, after it (removals, then documents, in tick order); with
+	// complete=true only when it succeeds.
+	var removed []Marker // overwrite=true: the truncation's markers
+	written := make([]*Doc, 0, len(items))
+	var arena docArena
 	coll.mu.Lock()
 	if c.qbool("overwrite", false) {
 		// Truncate first (inside the same lock).
 		for _, d := range coll.order {
 			if d != nil {
 				undo = append(undo, importUndo{key: d.Key, old: d})
-				removedMarkers = append(removedMarkers, removal{d, s.store.NextTick()})
-				if !complete {
-					coll.logRemove(d.Key, d.Rev, removedMarkers[len(removedMarkers)-1].tick, 0)
-				}
+				removed = append(removed, coll.removeMarker(d.Key, d.Rev, s.store.NextTick()))
 			}
 		}
 		coll.docs = map[string]int{}
@@ -181,10 +177,9 @@ func (s *Server) handleImport(c *call) {
 				msg+"', offending document: "+string(raw))
 		}
 	}
-	if len(coll.docs) == 0 && len(items) > 1024 {
-		coll.docs = make(map[string]int, len(items))
-		coll.order = make([]*Doc, 0, len(items))
-	}
+	coll.presizeLocked(len(items))
+	// The batch's ticks, reserved at once (one per item at most).
+	nextTick := s.store.NextTicks(len(items) + 1)
 	var pd parsedDoc // reused for every line: newDoc copies what it keeps
 	hasComputed := coll.hasComputed()
 	hasSchema := coll.hasSchema()
@@ -281,13 +276,18 @@ func (s *Server) handleImport(c *call) {
 				continue
 			}
 		}
-		tick := s.store.NextTick()
+		tick := nextTick
+		nextTick++
 		key := p.key
 		if !p.hasKey {
 			key, _ = coll.nextKey(tick)
 		}
 		rev := encodeRev(tick)
-		d := coll.newDoc(key, rev, tick, p.from, p.to, user)
+		userRaw := p.userRaw
+		if len(user) != len(p.user) || (len(user) > 0 && &user[0] != &p.user[0]) {
+			userRaw = nil // changed by onDuplicate=update or computed values
+		}
+		d := coll.newDocIn(&arena, key, rev, tick, p.from, p.to, user, userRaw)
 		if id, ok := coll.trxLocks[key]; ok && id != 0 {
 			fail(it.pos, it.raw, newError(409, 1200, "write-write conflict"))
 			continue
@@ -301,10 +301,8 @@ func (s *Server) handleImport(c *call) {
 		}
 		if complete {
 			undo = append(undo, importUndo{key: key, old: old})
-			walMarkers = append(walMarkers, d)
-		} else {
-			coll.logDoc(d, 0)
 		}
+		written = append(written, d)
 		if old != nil {
 			st.updated++
 		} else {
@@ -330,15 +328,8 @@ func (s *Server) handleImport(c *call) {
 		c.error(409, 1210, "unique constraint violated")
 		return
 	}
-	if complete {
-		for _, r := range removedMarkers {
-			coll.logRemove(r.d.Key, r.d.Rev, r.tick, 0)
-		}
-	}
-	for _, d := range walMarkers {
-		coll.logDoc(d, 0)
-	}
 	coll.mu.Unlock()
+	s.store.WAL.appendWrites(coll, removed, written, nil)
 	out := map[string]any{"error": false, "created": st.created, "errors": st.errors, "empty": st.empty,
 		"updated": st.updated, "ignored": st.ignored}
 	if details {

@@ -2,10 +2,12 @@ package arangotest
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"sort"
 	"strconv"
 	"unicode/utf8"
@@ -580,6 +582,17 @@ func appendJSONString(buf []byte, s string) []byte {
 func skipString(b []byte, i int) (int, error) {
 	j := i + 1
 	for j < len(b) {
+		// Skip eight plain bytes at a time up to the next one that needs a look.
+		for j+8 <= len(b) {
+			if m := swarSpecial(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			j += 8
+		}
+		if j >= len(b) {
+			break
+		}
 		c := b[j]
 		switch {
 		case c == '"':
@@ -612,4 +625,14 @@ func skipString(b []byte, i int) (int, error) {
 		}
 	}
 	return j, synErr(j, "Unterminated string")
+}
+
+// swarSpecial returns a mask whose lowest set bit is the high bit of the first byte of x (in
+// little-endian order) that is a quote, a backslash or a control character; 0 if there is
+// none. (Bits above the first match may be spurious: only the lowest one is meaningful.)
+func swarSpecial(x uint64) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q := x ^ (lo * '"')
+	bs := x ^ (lo * '\\')
+	return ((q-lo)&^q | (bs-lo)&^bs | (x-lo*0x20)&^x) & hi
 }

@@ -122,22 +122,25 @@ func BenchmarkReplClassicDump(b *testing.B) {
 	}
 }
 
-// BenchmarkRestoreData ingests the documents with restore-data in 4 MiB batches.
+// BenchmarkRestoreData ingests the documents with restore-data in 4 MiB batches. The lines
+// carry only _key (the server adds _id and _rev).
 func BenchmarkRestoreData(b *testing.B) {
+	benchRestoreData(b, func(i int) string { return rtBenchDoc(i) })
+}
+
+// BenchmarkRestoreDataDumpLines is BenchmarkRestoreData with lines as a dump holds them:
+// _key, _id, _rev, then the user attributes (what arangodump and godump write).
+func BenchmarkRestoreDataDumpLines(b *testing.B) {
+	benchRestoreData(b, func(i int) string {
+		return strings.Replace(rtBenchDoc(i), `",`, fmt.Sprintf(`","_id":"COLL/k%07d","_rev":"%s",`, i, encodeRev(uint64(1000+i))), 1)
+	})
+}
+
+func benchRestoreData(b *testing.B, line func(i int) string) {
 	var lines bytes.Buffer
 	for i := 0; i < rtBenchDocs; i++ {
-		lines.WriteString(rtBenchDoc(i))
+		lines.WriteString(line(i))
 		lines.WriteByte('\n')
-	}
-	all := lines.Bytes()
-	var batches [][]byte
-	for len(all) > 0 {
-		n := min(4<<20, len(all))
-		if n < len(all) {
-			n = bytes.LastIndexByte(all[:n], '\n') + 1
-		}
-		batches = append(batches, all[:n])
-		all = all[n:]
 	}
 	s := rtServer(b, Options{})
 	b.SetBytes(int64(lines.Len()))
@@ -152,6 +155,16 @@ func BenchmarkRestoreData(b *testing.B) {
 		b.StopTimer()
 		name := fmt.Sprintf("r%d", i)
 		rtColl(b, s, name, 2)
+		all := bytes.ReplaceAll(lines.Bytes(), []byte(`"COLL/`), []byte(`"`+name+`/`))
+		var batches [][]byte
+		for len(all) > 0 {
+			n := min(4<<20, len(all))
+			if n < len(all) {
+				n = bytes.LastIndexByte(all[:n], '\n') + 1
+			}
+			batches = append(batches, all[:n])
+			all = all[n:]
+		}
 		b.StartTimer()
 		t0 := rtProcessCPU()
 		for _, body := range batches {

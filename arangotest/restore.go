@@ -237,6 +237,8 @@ type restoreOp struct {
 	remove bool
 	key    string
 	doc    *parsedDoc
+	d      *Doc  // restoreData: the prepared document
+	err    error // restoreData: why the document cannot be stored
 }
 
 func restoreLineError(coll string, line int, detail string, data []byte) error {
@@ -251,9 +253,15 @@ type restoreParser struct {
 	coll    string
 	docs    []parsedDoc
 	members []member
+	// reuse: every line is parsed into one, the result is valid until the next line
+	reuse bool
+	one   parsedDoc
 }
 
 func (rp *restoreParser) parse(line []byte) (*parsedDoc, error) {
+	if rp.reuse {
+		return &rp.one, parseDocInto(&rp.one, line)
+	}
 	if len(rp.docs) == cap(rp.docs) {
 		rp.docs = make([]parsedDoc, 0, max(64, cap(rp.docs)))
 	}
@@ -339,7 +347,9 @@ func (rp *restoreParser) parseLine(lineNo int, line []byte) (restoreOp, error) {
 // parseRestoreBody splits a restore-data body into operations. Lines of at most one byte are
 // skipped, as the server does.
 func parseRestoreBody(coll string, body []byte) ([]restoreOp, error) {
-	n := bytes.Count(body, []byte{'\n'}) + 1
+	// A guess of the number of lines, not a count: counting would read the whole body once
+	// more (it is not in the cache any more by then). Slices grow if the lines are shorter.
+	n := len(body)/128 + 16
 	rp := &restoreParser{coll: coll, docs: make([]parsedDoc, 0, n)}
 	ops := make([]restoreOp, 0, n)
 	line := 0
@@ -398,13 +408,63 @@ func (rs *replState) handleRestoreData(c *call) {
 }
 
 // restoreData applies one restore-data body to coll.
+//
+// The body is parsed and every document rendered before the collection is locked (batches of
+// one collection sent in parallel parse in parallel); then the whole batch is applied under
+// one lock and its WAL markers appended at once. If a document fails (a unique index
+// violation), everything the batch changed is put back as it was and nothing is logged, as
+// an aborted transaction leaves nothing behind.
 func restoreData(coll *Collection, body []byte, preserveRevs bool) error {
-	ops, err := parseRestoreBody(coll.Name, body)
-	if err != nil {
-		return err
-	}
 	if coll.Name == "_users" {
+		ops, err := parseRestoreBody(coll.Name, body)
+		if err != nil {
+			return err
+		}
 		return restoreUsers(coll, ops)
+	}
+	// One pass over the lines: each document is parsed into the same scratch and rendered at
+	// once (no parsed form of the whole body is kept). As before, every line is parsed before
+	// the first invalid document is reported, and documents whose key a later removal marker
+	// removes are neither checked nor stored.
+	rp := &restoreParser{coll: coll.Name, reuse: true}
+	var arena docArena
+	ops := make([]restoreOp, 0, len(body)/128+16)
+	var tick, tickEnd uint64 // ticks reserved for the documents, a block at a time
+	lineNo := 0
+	for len(body) > 0 {
+		i := bytes.IndexByte(body, '\n')
+		var l []byte
+		if i < 0 {
+			l, body = body, nil
+		} else {
+			l, body = body[:i], body[i+1:]
+			lineNo++
+		}
+		if len(l) <= 1 {
+			continue
+		}
+		op, err := rp.parseLine(lineNo, l)
+		if err != nil {
+			return err
+		}
+		if op.remove {
+			ops = append(ops, op)
+			continue
+		}
+		p := op.doc
+		op.doc = nil
+		if !preserveRevs {
+			p.rev, p.hasRev = "", false
+		}
+		if tick == tickEnd {
+			tick = coll.db.st.NextTicks(256)
+			tickEnd = tick + 256
+		}
+		// keepInput: documents already in stored form keep their bytes of the body, which
+		// readBody allocated for this request alone and nothing modifies or reuses.
+		op.d, op.err = coll.prepareRestored(&arena, p, true, tick)
+		tick++
+		ops = append(ops, op)
 	}
 	// Keys whose last marker is a removal; a later document marker cancels an earlier removal.
 	var removals map[string]bool
@@ -418,41 +478,61 @@ func restoreData(coll *Collection, body []byte, preserveRevs bool) error {
 			delete(removals, op.key)
 		}
 	}
-	var undo []undoEntry
-	rollback := func() {
-		for i := len(undo) - 1; i >= 0; i-- {
-			u := undo[i]
-			if u.old == nil {
-				_ = coll.RemoveKey(u.key)
-			} else {
-				_ = coll.RestoreDocument(u.old.Raw)
-			}
-		}
-	}
-	for key := range removals {
-		old := coll.Lookup(key)
-		if old == nil {
-			continue // a failing remove counts as success
-		}
-		if err := coll.RemoveKey(key); err == nil {
-			undo = append(undo, undoEntry{key: key, old: old})
-		}
-	}
+	docs := make([]*Doc, 0, len(ops))
 	for _, op := range ops {
 		if op.remove || (removals != nil && removals[op.key]) {
 			continue
 		}
-		p := op.doc
-		if !preserveRevs {
-			p.rev, p.hasRev = "", false
+		if op.err != nil {
+			return op.err
 		}
-		old := coll.Lookup(p.key)
-		if err := coll.restoreParsed(p); err != nil {
+		docs = append(docs, op.d)
+	}
+	// The removals' ticks come after the documents' (they touch other keys: the order
+	// between the two does not matter).
+	removeTick := coll.db.st.NextTicks(len(removals) + 1)
+	var removed []Marker // the removals' WAL markers; the documents' are made when logged
+	undo := make([]undoEntry, 0, len(docs)+len(removals))
+	coll.mu.Lock()
+	rollback := func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			u := undo[i]
+			var cur *Doc
+			if pos, ok := coll.docs[u.key]; ok {
+				cur = coll.order[pos]
+			}
+			if u.old == nil {
+				coll.removeLocked(u.key)
+			} else {
+				_ = coll.install(u.old, cur)
+			}
+		}
+	}
+	for key := range removals {
+		if old := coll.removeLocked(key); old != nil { // a failing remove counts as success
+			t := removeTick
+			removeTick++
+			coll.revTick = max(coll.revTick, t)
+			undo = append(undo, undoEntry{key: key, old: old})
+			removed = append(removed, coll.removeMarker(key, old.Rev, t))
+		}
+	}
+	coll.presizeLocked(len(docs))
+	for _, d := range docs {
+		var old *Doc
+		if pos, ok := coll.docs[d.Key]; ok {
+			old = coll.order[pos]
+		}
+		if err := coll.install(d, old); err != nil {
 			rollback()
+			coll.mu.Unlock()
 			return err
 		}
-		undo = append(undo, undoEntry{key: p.key, old: old})
+		coll.trackUserKey(d.Key)
+		undo = append(undo, undoEntry{key: d.Key, old: old})
 	}
+	coll.mu.Unlock()
+	coll.db.st.WAL.appendWrites(coll, nil, docs, removed)
 	return nil
 }
 

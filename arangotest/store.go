@@ -75,6 +75,21 @@ func newStore(serverID uint64) *Store {
 
 // NextTick returns a new global tick. Ticks are hybrid-logical-clock shaped (wall clock
 // milliseconds << 20 | counter), strictly increasing, and double as revision values.
+// NextTicks reserves n consecutive ticks (n >= 1) and returns the first: a batch write takes
+// its ticks at once instead of one atomic update per document.
+func (st *Store) NextTicks(n int) uint64 {
+	for {
+		last := st.tick.Load()
+		next := uint64(time.Now().UnixMilli()) << 20
+		if next <= last {
+			next = last + 1
+		}
+		if st.tick.CompareAndSwap(last, next+uint64(n)-1) {
+			return next
+		}
+	}
+}
+
 func (st *Store) NextTick() uint64 {
 	for {
 		last := st.tick.Load()
@@ -700,6 +715,11 @@ type parsedDoc struct {
 	badKeyType         bool
 	badFromTo          bool
 	user               []member // user attributes in order (excluding _key,_id,_rev,_from,_to)
+	// userRaw is the bytes of the user members as newDocIn would render them
+	// (`"a":1,"b":2`, empty when there are none), a view into the parsed input; nil when they
+	// cannot be copied as one block (see parseDocInto). Whoever changes user must clear it.
+	userRaw []byte
+	raw     []byte // the parsed object, without surrounding whitespace
 }
 
 func parseDoc(raw []byte) (*parsedDoc, error) {
@@ -709,13 +729,58 @@ func parseDoc(raw []byte) (*parsedDoc, error) {
 
 var parsedDocPool = sync.Pool{New: func() any { return &parsedDoc{user: make([]member, 0, 16)} }}
 
-// parseDocInto parses raw into p, reusing p's member slice.
+// parseDocInto parses raw into p, reusing p's member slice. It is scanObjectView with the
+// member handling inlined (one pass, no callback), and it notes where the user members lie
+// in raw so that newDocIn can copy them as one block (see parsedDoc.userRaw).
 func parseDocInto(p *parsedDoc, raw []byte) error {
 	*p = parsedDoc{user: p.user[:0]}
 	// Strings in p are views into raw (no copies): they are only valid while raw is, and
 	// newDoc copies what it keeps.
-	err := scanObjectView(raw, func(k string, v []byte) error {
+	b := raw
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return newError(400, 1227, "invalid document type")
+	}
+	objStart := i
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		if skipWS(b, i+1) != len(b) {
+			return newError(400, 600, synErr(i+1, "Expecting end of input").Error())
+		}
+		p.userRaw = b[i:i]
+		p.raw = b[objStart : i+1]
+		return nil
+	}
+	// The user members form one block when they are contiguous (no system attribute between
+	// them), have no whitespace between tokens and plain ASCII names without escapes: then
+	// the block is byte for byte what rendering the members one by one gives.
+	userStart, userEnd := -1, -1
+	block := true
+	sysAfterUser := false
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return newError(400, 600, synErr(i, "Expecting '\"' or '}'").Error())
+		}
+		ks := i
+		k, end, err := scanStringView(b, i)
+		if err != nil {
+			return newError(400, 600, err.Error())
+		}
+		i = skipWS(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return newError(400, 600, synErr(i, "Expecting ':'").Error())
+		}
+		compact := i == end
+		i++
+		vs := skipWS(b, i)
+		compact = compact && vs == i
+		if i, err = skipValue(b, vs); err != nil {
+			return newError(400, 600, err.Error())
+		}
+		v := b[vs:i]
+		user := true
 		if len(k) > 0 && k[0] == '_' {
+			user = false
 			switch k {
 			case "_key":
 				s, ok := rawStringView(v)
@@ -723,51 +788,153 @@ func parseDocInto(p *parsedDoc, raw []byte) error {
 					p.badKeyType = true
 				}
 				p.key, p.hasKey = s, true
-				return nil
 			case "_rev":
 				if s, ok := rawStringView(v); ok {
 					p.rev, p.hasRev = s, true
 				}
-				return nil
 			case "_id":
-				return nil
 			case "_from":
 				s, ok := rawStringView(v)
 				if !ok {
 					p.badFromTo = true
 				}
 				p.from, p.hasFrom = s, true
-				return nil
 			case "_to":
 				s, ok := rawStringView(v)
 				if !ok {
 					p.badFromTo = true
 				}
 				p.to, p.hasTo = s, true
-				return nil
+			default:
+				user = true
+			}
+			if !user && userStart >= 0 {
+				sysAfterUser = true
 			}
 		}
-		p.user = append(p.user, member{k, v})
-		return nil
-	})
-	if err == errNotObject {
-		return newError(400, 1227, "invalid document type")
+		if user {
+			p.user = append(p.user, member{k, v})
+			if block {
+				if userStart < 0 {
+					userStart = ks
+				} else if sysAfterUser || ks != userEnd+1 {
+					block = false // not contiguous, or whitespace before the name
+				}
+				block = block && compact && plainName(b[ks+1:end-1])
+				userEnd = i
+			}
+		}
+		j := skipWS(b, i)
+		if j >= len(b) {
+			return newError(400, 600, synErr(j, "Expecting ',' or '}'").Error())
+		}
+		if b[j] == '}' {
+			if skipWS(b, j+1) != len(b) {
+				return newError(400, 600, synErr(j+1, "Expecting end of input").Error())
+			}
+			p.raw = b[objStart : j+1]
+			break
+		}
+		if b[j] != ',' {
+			return newError(400, 600, synErr(j, "Expecting ',' or '}'").Error())
+		}
+		if user && j != i {
+			block = false // whitespace after a user value
+		}
+		i = skipWS(b, j+1)
 	}
-	if err != nil {
-		return newError(400, 600, err.Error())
+	switch {
+	case !block:
+	case userStart < 0:
+		p.userRaw = raw[len(raw):]
+	default:
+		p.userRaw = raw[userStart:userEnd]
 	}
 	return nil
+}
+
+// plainName reports whether a member name's raw bytes are printable ASCII without escapes
+// (rendered back unchanged by appendJSONString).
+func plainName(s []byte) bool {
+	for _, c := range s {
+		if c < 0x20 || c >= 0x80 || c == '\\' || c == '"' {
+			return false
+		}
+	}
+	return true
 }
 
 // newDoc renders the stored form of a document version. Key and Rev of the result point
 // into its Raw bytes (they need no escaping: validKey and the revision alphabet exclude
 // quotes and backslashes), so a document costs one allocation for its data.
 func (c *Collection) newDoc(key, rev string, tick uint64, from, to string, user []member) *Doc {
-	n := 48 + len(key)*2 + len(c.Name) + len(from) + len(to) + len(rev)
-	for _, m := range user {
-		n += len(m.key) + len(m.val) + 4
+	return c.newDocIn(nil, key, rev, tick, from, to, user, nil)
+}
+
+// docArena hands out the stored bytes and Doc headers of a batch of documents from shared
+// chunks, so that a batch write (restore-data, import) costs a few allocations per chunk
+// instead of two per document, and the garbage collector tracks chunks, not documents. A
+// chunk stays alive while any document in it does; chunks are small so that documents
+// replaced later pin little memory. The zero value is ready; a nil *docArena allocates
+// each document on its own.
+type docArena struct {
+	buf     []byte
+	docs    []Doc
+	scratch []byte // for isStoredForm
+}
+
+const (
+	docArenaChunk = 64 << 10 // bytes of document data per chunk
+	docArenaDocs  = 256      // Doc headers per chunk
+)
+
+// reserve returns an empty slice with capacity n, from the current chunk when it fits.
+func (a *docArena) reserve(n int) []byte {
+	if a == nil || n > docArenaChunk/4 {
+		return make([]byte, 0, n)
 	}
-	buf := make([]byte, 0, n)
+	if cap(a.buf)-len(a.buf) < n {
+		a.buf = make([]byte, 0, docArenaChunk)
+	}
+	l := len(a.buf)
+	return a.buf[l : l : l+n]
+}
+
+// commit marks the bytes of b, which reserve returned, as used.
+func (a *docArena) commit(b []byte) {
+	if a == nil || len(b) == 0 || cap(a.buf) == 0 {
+		return
+	}
+	l := len(a.buf)
+	if l < cap(a.buf) && &a.buf[:l+1][l] == &b[0] && l+len(b) <= cap(a.buf) {
+		a.buf = a.buf[:l+len(b)]
+	}
+}
+
+func (a *docArena) doc() *Doc {
+	if a == nil {
+		return new(Doc)
+	}
+	if len(a.docs) == cap(a.docs) {
+		a.docs = make([]Doc, 0, docArenaDocs)
+	}
+	a.docs = a.docs[:len(a.docs)+1]
+	return &a.docs[len(a.docs)-1]
+}
+
+// newDocIn is newDoc with its memory from a (nil: its own allocations). When userRaw is not
+// nil it holds the user members already rendered (`"k":v,"k2":v2`, see parsedDoc.userRaw)
+// and is copied as one block instead of user.
+func (c *Collection) newDocIn(a *docArena, key, rev string, tick uint64, from, to string, user []member, userRaw []byte) *Doc {
+	n := 48 + len(key)*2 + len(c.Name) + len(from) + len(to) + len(rev)
+	if userRaw != nil {
+		n += len(userRaw)
+	} else {
+		for _, m := range user {
+			n += len(m.key) + len(m.val) + 4
+		}
+	}
+	buf := a.reserve(n)
 	buf = append(buf, `{"_key":"`...)
 	keyOff := len(buf)
 	buf = append(buf, key...)
@@ -786,14 +953,25 @@ func (c *Collection) newDoc(key, rev string, tick uint64, from, to string, user 
 	revOff := len(buf)
 	buf = append(buf, rev...)
 	buf = append(buf, '"')
-	for _, m := range user {
-		buf = append(buf, ',')
-		buf = appendJSONString(buf, m.key)
-		buf = append(buf, ':')
-		buf = append(buf, m.val...)
+	if userRaw != nil {
+		if len(userRaw) > 0 {
+			buf = append(buf, ',')
+			buf = append(buf, userRaw...)
+		}
+	} else {
+		for _, m := range user {
+			buf = append(buf, ',')
+			buf = appendJSONString(buf, m.key)
+			buf = append(buf, ':')
+			buf = append(buf, m.val...)
+		}
 	}
 	buf = append(buf, '}')
-	return &Doc{Key: unsafe.String(&buf[keyOff], len(key)), Rev: unsafe.String(&buf[revOff], len(rev)), Tick: tick, Raw: buf}
+	a.commit(buf)
+	buf = buf[:len(buf):len(buf)] // an append to Raw must never reach the next document
+	d := a.doc()
+	*d = Doc{Key: unsafe.String(&buf[keyOff], len(key)), Rev: unsafe.String(&buf[revOff], len(rev)), Tick: tick, Raw: buf}
+	return d
 }
 
 // build renders the stored form of a document (see newDoc).
@@ -866,18 +1044,44 @@ func (c *Collection) trackUserKey(key string) {
 	kg := &c.keygen
 	switch kg.Type {
 	case "traditional", "autoincrement":
-		if n, err := strconv.ParseUint(key, 10, 64); err == nil && n > kg.LastValue && key[0] != '0' || key == "0" {
-			if n > kg.LastValue {
-				kg.LastValue = n
-			}
+		if n, ok := parseKeyUint(key, 10); ok && n > kg.LastValue && key[0] != '0' {
+			kg.LastValue = n
 		}
 	case "padded":
 		if len(key) == 16 {
-			if n, err := strconv.ParseUint(key, 16, 64); err == nil && n > kg.LastValue {
+			if n, ok := parseKeyUint(key, 16); ok && n > kg.LastValue {
 				kg.LastValue = n
 			}
 		}
 	}
+}
+
+// parseKeyUint is strconv.ParseUint(key, base, 64) for base 10 or 16 without the error value
+// (which allocates): restored keys are mostly not numbers, and this runs once per document.
+func parseKeyUint(key string, base uint64) (uint64, bool) {
+	if len(key) == 0 {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		var d uint64
+		switch {
+		case c >= '0' && c <= '9':
+			d = uint64(c - '0')
+		case base == 16 && c >= 'a' && c <= 'f':
+			d = uint64(c-'a') + 10
+		case base == 16 && c >= 'A' && c <= 'F':
+			d = uint64(c-'A') + 10
+		default:
+			return 0, false
+		}
+		if n > (^uint64(0)-d)/base {
+			return 0, false // overflow
+		}
+		n = n*base + d
+	}
+	return n, true
 }
 
 // checkUserKey validates a user-supplied key against the generator (lock held).
@@ -1006,29 +1210,10 @@ func (c *Collection) RestoreDocument(raw []byte) error {
 }
 
 func (c *Collection) restoreParsed(p *parsedDoc) error {
-	if !p.hasKey || p.badKeyType {
-		if !p.hasKey {
-			return newError(400, 1226, "missing document key")
-		}
-		return newError(400, 1221, "illegal document key")
+	d, err := c.prepareRestored(nil, p, false, 0)
+	if err != nil {
+		return err
 	}
-	if !validKey(p.key) {
-		return newError(400, 1221, "illegal document key")
-	}
-	if c.Type == 3 {
-		if !p.hasFrom || !p.hasTo || p.badFromTo || !validDocHandle(p.from) || !validDocHandle(p.to) {
-			return newError(400, 1233, "edge attribute missing or invalid")
-		}
-	}
-	st := c.db.st
-	tick := st.NextTick()
-	rev := p.rev
-	if rev == "" {
-		rev = encodeRev(tick)
-	} else if rt := decodeRev(rev); rt != 0 {
-		st.advanceTick(rt)
-	}
-	d := c.newDoc(p.key, rev, tick, p.from, p.to, p.user)
 	c.mu.Lock()
 	var old *Doc
 	if pos, ok := c.docs[p.key]; ok {
@@ -1042,6 +1227,108 @@ func (c *Collection) restoreParsed(p *parsedDoc) error {
 	c.mu.Unlock()
 	c.logDoc(d, 0)
 	return nil
+}
+
+// prepareRestored validates a restored document and renders its stored version (memory from
+// a, see docArena) without touching the collection: the caller installs it. With keepInput
+// the document keeps the parsed input bytes themselves when they already are exactly the
+// stored form (a line of a dump: _key, _id, [_from, _to,] _rev, then the user members, no
+// whitespace): the caller promises that the input is never modified or reused.
+//
+// tick is the document's write tick, 0 for a new one.
+func (c *Collection) prepareRestored(a *docArena, p *parsedDoc, keepInput bool, tick uint64) (*Doc, error) {
+	if !p.hasKey || p.badKeyType {
+		if !p.hasKey {
+			return nil, newError(400, 1226, "missing document key")
+		}
+		return nil, newError(400, 1221, "illegal document key")
+	}
+	if !validKey(p.key) {
+		return nil, newError(400, 1221, "illegal document key")
+	}
+	if c.Type == 3 {
+		if !p.hasFrom || !p.hasTo || p.badFromTo || !validDocHandle(p.from) || !validDocHandle(p.to) {
+			return nil, newError(400, 1233, "edge attribute missing or invalid")
+		}
+	}
+	st := c.db.st
+	if tick == 0 {
+		tick = st.NextTick()
+	}
+	rev := p.rev
+	if rev == "" {
+		rev = encodeRev(tick)
+	} else if rt := decodeRev(rev); rt != 0 {
+		st.advanceTick(rt)
+	}
+	if keepInput && p.rev != "" && c.isStoredForm(a, p) {
+		d := a.doc()
+		*d = Doc{Key: p.key, Rev: p.rev, Tick: tick, Raw: p.raw[:len(p.raw):len(p.raw)]}
+		return d, nil
+	}
+	return c.newDocIn(a, p.key, rev, tick, p.from, p.to, p.user, p.userRaw), nil
+}
+
+// isStoredForm reports whether p.raw is byte for byte what newDocIn would render for p with
+// its own _rev.
+func (c *Collection) isStoredForm(a *docArena, p *parsedDoc) bool {
+	if p.userRaw == nil || len(p.raw) == 0 || a == nil {
+		return false
+	}
+	h := a.scratch[:0]
+	h = append(h, `{"_key":"`...)
+	h = append(h, p.key...)
+	h = append(h, `","_id":`...)
+	h = appendJSONString(h, c.Name)
+	h = append(h[:len(h)-1], '/')
+	h = append(h, p.key...)
+	h = append(h, '"')
+	if c.Type == 3 {
+		h = append(h, `,"_from":`...)
+		h = appendJSONString(h, p.from)
+		h = append(h, `,"_to":`...)
+		h = appendJSONString(h, p.to)
+	}
+	h = append(h, `,"_rev":"`...)
+	h = append(h, p.rev...)
+	h = append(h, '"')
+	a.scratch = h
+	raw := p.raw
+	if len(raw) <= len(h) || !bytes.Equal(raw[:len(h)], h) {
+		return false
+	}
+	rest := raw[len(h):]
+	if len(p.userRaw) == 0 {
+		return len(rest) == 1 // "}"
+	}
+	// The user block must be the rest of raw, between the comma and the closing brace.
+	return len(rest) == len(p.userRaw)+2 && rest[0] == ',' && unsafe.SliceData(rest[1:]) == unsafe.SliceData(p.userRaw)
+}
+
+// presizeLocked makes room for n more documents in an empty collection (lock held), so that
+// a large first batch does not grow the key map and the storage order step by step.
+func (c *Collection) presizeLocked(n int) {
+	if len(c.docs) == 0 && n > 1024 {
+		c.docs = make(map[string]int, n)
+		c.order = make([]*Doc, 0, n)
+		c.holes = 0
+	}
+}
+
+// docMarker is the WAL marker of a document version written outside a transaction.
+func (c *Collection) docMarker(d *Doc) Marker {
+	return Marker{Tick: d.Tick, Type: 2300, DB: c.db.Name, CID: c.ID, CUID: c.GUID, Data: d.Raw}
+}
+
+// removeMarker is the WAL marker of a removal outside a transaction.
+func (c *Collection) removeMarker(key, rev string, tick uint64) Marker {
+	buf := make([]byte, 0, len(key)+len(rev)+24)
+	buf = append(buf, `{"_key":`...)
+	buf = appendJSONString(buf, key)
+	buf = append(buf, `,"_rev":"`...)
+	buf = append(buf, rev...)
+	buf = append(buf, `"}`...)
+	return Marker{Tick: tick, Type: 2302, DB: c.db.Name, CID: c.ID, CUID: c.GUID, Data: buf}
 }
 
 // RemoveKey removes the document with the key; 404 1202 if absent.
@@ -1120,6 +1407,83 @@ func markerSize(m *Marker) int { return len(m.Data) + 64 }
 
 func (w *WAL) append(m Marker) {
 	w.mu.Lock()
+	w.appendLocked(m)
+	w.trimLocked()
+	w.mu.Unlock()
+}
+
+// appendBatch appends markers under one lock (see appendSeq).
+func (w *WAL) appendBatch(ms []Marker) {
+	if !sort.SliceIsSorted(ms, func(i, j int) bool { return ms[i].Tick < ms[j].Tick }) {
+		sort.SliceStable(ms, func(i, j int) bool { return ms[i].Tick < ms[j].Tick })
+	}
+	w.appendSeq(len(ms), func(i int) Marker { return ms[i] })
+}
+
+// appendWrites logs a batch's writes under one lock: the markers before, the documents, the
+// markers after, each group in ascending tick order and the groups in that order too (as
+// restoreData and handleImport reserve their ticks). The documents' markers are made as
+// they are logged.
+func (w *WAL) appendWrites(c *Collection, before []Marker, docs []*Doc, after []Marker) {
+	nb, nd := len(before), len(docs)
+	w.appendSeq(nb+nd+len(after), func(i int) Marker {
+		switch {
+		case i < nb:
+			return before[i]
+		case i < nb+nd:
+			return c.docMarker(docs[i-nb])
+		}
+		return after[i-nb-nd]
+	})
+}
+
+// appendSeq appends the n markers at(0..n-1), in ascending tick order, under one lock.
+// Batches prepared in parallel reserve their ticks in one order and may append in another,
+// so a batch can belong before markers already logged: those are taken off the tail and
+// merged with the batch, in time linear in both (appending marker by marker would move each
+// of them past all the others).
+func (w *WAL) appendSeq(n int, at func(i int) Marker) {
+	if n == 0 {
+		return
+	}
+	first := at(0).Tick
+	w.mu.Lock()
+	var later []Marker // markers already logged with a tick after the batch's first, newest first
+	for len(w.segs) > 0 {
+		last := len(w.segs) - 1
+		seg := w.segs[last]
+		if len(seg) == 0 {
+			w.segs = w.segs[:last]
+			continue
+		}
+		m := seg[len(seg)-1]
+		if m.Tick <= first {
+			break
+		}
+		later = append(later, m)
+		seg[len(seg)-1] = Marker{}
+		w.segs[last] = seg[:len(seg)-1]
+		w.count--
+		w.bytes -= markerSize(&m)
+	}
+	i, j := 0, len(later)-1
+	next := at(0)
+	for i < n || j >= 0 {
+		if j < 0 || (i < n && next.Tick <= later[j].Tick) {
+			w.appendLocked(next)
+			if i++; i < n {
+				next = at(i)
+			}
+		} else {
+			w.appendLocked(later[j])
+			j--
+		}
+	}
+	w.trimLocked()
+	w.mu.Unlock()
+}
+
+func (w *WAL) appendLocked(m Marker) {
 	if n := len(w.segs); n == 0 || len(w.segs[n-1]) == walSegment {
 		w.segs = append(w.segs, make([]Marker, 0, walSegment))
 	}
@@ -1142,6 +1506,9 @@ func (w *WAL) append(m Marker) {
 		si, i = ps, pi
 	}
 	w.bytes += markerSize(&m)
+}
+
+func (w *WAL) trimLocked() {
 	for w.bytes > w.max && len(w.segs) > 1 {
 		for i := range w.segs[0] {
 			w.bytes -= markerSize(&w.segs[0][i])
@@ -1151,7 +1518,6 @@ func (w *WAL) append(m Marker) {
 		w.segs = w.segs[1:]
 		w.trimmed = true
 	}
-	w.mu.Unlock()
 }
 
 // Range returns the first and last tick held (0,0 if empty).

@@ -1,0 +1,371 @@
+package arangotest
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand"
+	"strings"
+	"sync"
+	"testing"
+	"unsafe"
+)
+
+// Tests of the bulk ingest fast paths (restore-data, import): the one-block copy of user
+// members, the document arena, the word-at-a-time string scan, batch rollback and the
+// batched WAL.
+
+// TestParseDocUserBlock checks that copying the user members as one block renders exactly
+// what rendering them one by one does, and that the block is refused where it would differ.
+func TestParseDocUserBlock(t *testing.T) {
+	c := &Collection{Name: "c", Type: 3}
+	cases := []struct {
+		in    string
+		block bool
+	}{
+		{`{"_key":"a","_rev":"_x","_from":"v/1","_to":"v/2","x":1,"y":[1, 2],"z":{"a" : "b"}}`, true},
+		{`{"x":1,"_key":"a","_from":"v/1","_to":"v/2"}`, true},
+		{`{"_key":"a","_from":"v/1","_to":"v/2"}`, true},
+		{`{}`, true},
+		{`{"_key":"a","_from":"v/1","_to":"v/2","x":1,"_id":"c/a","y":2}`, false}, // not contiguous
+		{`{"_key":"a","_from":"v/1","_to":"v/2","x":1, "y":2}`, false},            // whitespace before a name
+		{`{"_key":"a","_from":"v/1","_to":"v/2","x":1 ,"y":2}`, false},            // whitespace after a value
+		{`{"_key":"a","_from":"v/1","_to":"v/2","x" :1}`, false},                  // before ':'
+		{`{"_key":"a","_from":"v/1","_to":"v/2","x": 1}`, false},                  // after ':'
+		{`{"_key":"a","_from":"v/1","_to":"v/2","\u0078":1}`, false},              // escaped name
+		{`{"_key":"a","_from":"v/1","_to":"v/2","ü":1}`, false},                   // non-ASCII name
+		{`{"_key":"a","_from":"v/1","_to":"v/2","_other":1,"x":2}`, true},         // unknown _ names are user members
+		{` { "_key" : "a" , "_from":"v/1","_to":"v/2","x":1,"y":"s\"q"} `, true},
+	}
+	for _, tc := range cases {
+		var p parsedDoc
+		if err := parseDocInto(&p, []byte(tc.in)); err != nil {
+			t.Fatalf("%s: %v", tc.in, err)
+		}
+		if got := p.userRaw != nil; got != tc.block {
+			t.Errorf("%s: block = %v (%q), want %v", tc.in, got, p.userRaw, tc.block)
+		}
+		want := c.newDocIn(nil, "a", "_x", 1, p.from, p.to, p.user, nil).Raw
+		var a docArena
+		got := c.newDocIn(&a, "a", "_x", 1, p.from, p.to, p.user, p.userRaw).Raw
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s:\n got %s\nwant %s", tc.in, got, want)
+		}
+	}
+}
+
+// TestParseDocErrors checks that the inlined parser rejects what scanObjectView rejects.
+func TestParseDocErrors(t *testing.T) {
+	for _, in := range []string{``, `[]`, `"s"`, `{`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{"a":1} x`, `{"a":1 "b":2}`,
+		`{"a":"x` + "\x01" + `"}`, `{"a":"\q"}`, `{a:1}`, `{"_key":"k","a":tru}`} {
+		var p parsedDoc
+		err := parseDocInto(&p, []byte(in))
+		ref := scanObjectView([]byte(in), func(string, []byte) error { return nil })
+		if (err == nil) != (ref == nil) {
+			t.Errorf("%q: parseDocInto %v, scanObjectView %v", in, err, ref)
+		}
+		if err == nil {
+			t.Errorf("%q: accepted", in)
+		}
+	}
+}
+
+// TestSkipStringWords compares the word-at-a-time string scan with a byte loop on random
+// strings full of quotes, backslashes, control and non-ASCII bytes at every offset.
+func TestSkipStringWords(t *testing.T) {
+	ref := func(b []byte, i int) (int, bool) {
+		for j := i + 1; j < len(b); j++ {
+			switch c := b[j]; {
+			case c == '"':
+				return j + 1, true
+			case c == '\\':
+				return -1, false // the fast path hands escapes to the same code: compare up to here
+			case c < 0x20:
+				return j, false
+			}
+		}
+		return len(b), false
+	}
+	rnd := rand.New(rand.NewSource(1))
+	alphabet := []byte("abcdefgh \"\\\x00\x1f\x7f\x80\xffé")
+	for n := 0; n < 20000; n++ {
+		b := []byte{'"'}
+		for k := rnd.Intn(40); k > 0; k-- {
+			b = append(b, alphabet[rnd.Intn(len(alphabet))])
+		}
+		want, ok := ref(b, 0)
+		got, err := skipString(b, 0)
+		if want < 0 {
+			continue // an escape: validated by the byte loop as before
+		}
+		if ok != (err == nil) || (ok && got != want) {
+			t.Fatalf("%q: skipString = %d, %v; want %d, %v", b, got, err, want, ok)
+		}
+	}
+	long := `"` + strings.Repeat("lorem ipsum ", 30) + `"` + `,"next":1`
+	if end, err := skipString([]byte(long), 0); err != nil || end != len(long)-len(`,"next":1`) {
+		t.Fatalf("long string: %d %v", end, err)
+	}
+}
+
+// TestDocArenaIsolation checks that documents carved from one chunk never share bytes: an
+// append to one document's Raw cannot reach the next.
+func TestDocArenaIsolation(t *testing.T) {
+	c := &Collection{Name: "c", Type: 2}
+	var a docArena
+	var docs []*Doc
+	for i := 0; i < 2000; i++ {
+		user := []member{{"n", []byte(fmt.Sprint(i))}, {"s", []byte(`"` + strings.Repeat("x", i%300) + `"`)}}
+		docs = append(docs, c.newDocIn(&a, fmt.Sprint(i), "_r", uint64(i), "", "", user, nil))
+	}
+	for i, d := range docs {
+		_ = append(d.Raw, "garbage"...)
+		want := fmt.Sprintf(`{"_key":"%d","_id":"c/%d","_rev":"_r","n":%d,"s":"%s"}`, i, i, i, strings.Repeat("x", i%300))
+		if string(d.Raw) != want || d.Key != fmt.Sprint(i) || d.Rev != "_r" {
+			t.Fatalf("doc %d = %s (key %q rev %q)", i, d.Raw, d.Key, d.Rev)
+		}
+	}
+	// A document larger than a quarter chunk gets its own allocation.
+	big := c.newDocIn(&a, "big", "_r", 1, "", "", []member{{"s", []byte(`"` + strings.Repeat("y", docArenaChunk) + `"`)}}, nil)
+	if !bytes.HasSuffix(big.Raw, []byte(`y"}`)) || len(big.Raw) < docArenaChunk {
+		t.Fatalf("big doc: %d bytes", len(big.Raw))
+	}
+}
+
+// TestRestoreDataRollbackBatch checks that a batch failing on a unique index in its middle
+// leaves documents, indexes, key generator counts and the WAL as they were.
+func TestRestoreDataRollbackBatch(t *testing.T) {
+	s := rtServer(t, Options{})
+	c := rtColl(t, s, "u", 2)
+	if _, _, err := c.EnsureIndex([]byte(`{"type":"persistent","fields":["email"],"unique":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	rtPut(t, c, `{"_key":"1","_rev":"_a","email":"a@x"}`)
+	rtPut(t, c, `{"_key":"2","_rev":"_b","email":"b@x"}`)
+	before := map[string]string{}
+	for _, d := range c.Snapshot() {
+		before[d.Key] = string(d.Raw)
+	}
+	wal := s.store.WAL.Count()
+	body := `{"type":2302,"data":{"_key":"1"}}` + "\n" + // removal, undone
+		`{"_key":"2","_rev":"_c","email":"c@x"}` + "\n" + // replace, undone
+		`{"_key":"3","_rev":"_d","email":"d@x"}` + "\n" + // insert, undone
+		`{"_key":"4","_rev":"_e","email":"d@x"}` + "\n" // unique violation
+	r := rtDo(t, s, "PUT", "/_api/replication/restore-data?collection=u&preserveRevisionIds=true", []byte(body))
+	if r.status != 409 || r.json(t)["errorNum"] != float64(1210) {
+		t.Fatalf("restore-data: %d %s", r.status, r.body)
+	}
+	after := map[string]string{}
+	for _, d := range c.Snapshot() {
+		after[d.Key] = string(d.Raw)
+	}
+	if fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("after a failed batch:\n%v\nwant\n%v", after, before)
+	}
+	if n := s.store.WAL.Count(); n != wal {
+		t.Fatalf("WAL grew by %d markers for a failed batch", n-wal)
+	}
+	// The unique index still holds the old values only: c@x and d@x are free, a@x is taken.
+	r = rtDo(t, s, "PUT", "/_api/replication/restore-data?collection=u&preserveRevisionIds=true",
+		[]byte(`{"_key":"5","email":"c@x"}`+"\n"+`{"_key":"6","email":"d@x"}`+"\n"))
+	if r.status != 200 || c.Count() != 4 {
+		t.Fatalf("restore after rollback: %d %s, count %d", r.status, r.body, c.Count())
+	}
+	r = rtDo(t, s, "PUT", "/_api/replication/restore-data?collection=u", []byte(`{"_key":"7","email":"a@x"}`+"\n"))
+	if r.status != 409 {
+		t.Fatalf("a@x must still be taken: %d %s", r.status, r.body)
+	}
+	if n := s.store.WAL.Count(); n != wal+2 {
+		t.Fatalf("WAL grew by %d markers for a batch of 2 documents", n-wal)
+	}
+}
+
+// TestRestoreDataParallelBatches sends batches of one collection concurrently (as gorestore
+// does) and checks every document, the key generator and the WAL's tick order.
+func TestRestoreDataParallelBatches(t *testing.T) {
+	s := rtServer(t, Options{})
+	c := rtColl(t, s, "p", 2)
+	const batches, per = 8, 500
+	var wg sync.WaitGroup
+	errs := make(chan string, batches)
+	for b := 0; b < batches; b++ {
+		var body bytes.Buffer
+		for i := 0; i < per; i++ {
+			fmt.Fprintf(&body, `{"_key":"%d","b":%d,"pad":"%s"}`+"\n", 1+b*per+i, b, strings.Repeat("p", i%50))
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r := rtDo(t, s, "PUT", "/_api/replication/restore-data?collection=p", body.Bytes()); r.status != 200 {
+				errs <- fmt.Sprintf("%d %s", r.status, r.body)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
+	}
+	if c.Count() != batches*per {
+		t.Fatalf("count %d", c.Count())
+	}
+	for _, d := range c.Snapshot() {
+		var n int
+		fmt.Sscan(d.Key, &n)
+		want := fmt.Sprintf(`{"_key":"%d","_id":"p/%d","_rev":"%s","b":%d,"pad":"%s"}`, n, n, d.Rev, (n-1)/per, strings.Repeat("p", (n-1)%per%50))
+		if string(d.Raw) != want {
+			t.Fatalf("stored %s, want %s", d.Raw, want)
+		}
+	}
+	if kg := c.KeyGenerator(); kg.LastValue != batches*per {
+		t.Fatalf("key generator lastValue %d, want %d", kg.LastValue, batches*per)
+	}
+	first, _ := s.store.WAL.Range()
+	ms, _ := s.store.WAL.Since(first, 1<<30)
+	for i := 1; i < len(ms); i++ {
+		if ms[i].Tick < ms[i-1].Tick {
+			t.Fatalf("WAL out of tick order at %d: %d after %d", i, ms[i].Tick, ms[i-1].Tick)
+		}
+	}
+}
+
+// TestImportBatchWAL checks that /_api/import logs one marker per stored document, and none
+// when complete=true fails.
+func TestImportBatchWAL(t *testing.T) {
+	s := rtServer(t, Options{})
+	c := rtColl(t, s, "imp", 2)
+	wal := s.store.WAL.Count()
+	body := `{"_key":"a","v":1}` + "\n" + `{"v":2}` + "\n" + `{"_key":"c", "v" : 3}` + "\n"
+	r := rtDo(t, s, "POST", "/_api/import?collection=imp&type=documents", []byte(body))
+	if r.status != 201 || r.json(t)["created"] != float64(3) {
+		t.Fatalf("import: %d %s", r.status, r.body)
+	}
+	if got := s.store.WAL.Count() - wal; got != 3 {
+		t.Fatalf("WAL grew by %d, want 3", got)
+	}
+	if d := c.Lookup("c"); d == nil || !strings.HasSuffix(string(d.Raw), `,"v":3}`) {
+		t.Fatalf("c stored as %v", d)
+	}
+	wal = s.store.WAL.Count()
+	r = rtDo(t, s, "POST", "/_api/import?collection=imp&type=documents&complete=true", []byte(`{"_key":"d"}`+"\n"+`{"_key":"a"}`+"\n"))
+	if r.status != 409 || c.Count() != 3 || c.Lookup("d") != nil {
+		t.Fatalf("complete import with a duplicate: %d %s, count %d", r.status, r.body, c.Count())
+	}
+	if got := s.store.WAL.Count() - wal; got != 0 {
+		t.Fatalf("WAL grew by %d for a failed complete import", got)
+	}
+	// onDuplicate=update merges: the member block of the input must not be used.
+	r = rtDo(t, s, "POST", "/_api/import?collection=imp&type=documents&onDuplicate=update", []byte(`{"_key":"a","w":9}`+"\n"))
+	if r.status != 201 {
+		t.Fatalf("update import: %d %s", r.status, r.body)
+	}
+	if d := c.Lookup("a"); d == nil || !strings.HasSuffix(string(d.Raw), `,"v":1,"w":9}`) {
+		t.Fatalf("a after update: %s", d.Raw)
+	}
+}
+
+// TestRestoreDataKeepsDumpLines checks the zero-copy path: lines already in stored form are
+// kept as they are (their bytes are the body's), every other line is rendered anew with the
+// right _id, and both read back exactly.
+func TestRestoreDataKeepsDumpLines(t *testing.T) {
+	s := rtServer(t, Options{})
+	e := rtColl(t, s, "e", 3)
+	body := []byte(`{"_key":"1","_id":"e/1","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW---","w":1}` + "\n" +
+		`{"_key":"2","_id":"old/2","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW--_","w":2}` + "\n" + // renamed collection
+		`{"_key":"3","_id":"e/3","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW--A", "w":3}` + "\n" + // whitespace
+		`{"_key":"4","_id":"e/4","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW--B"}` + "\n" + // no user members
+		`{"_key":"5","_id":"e/5","_from":"v/a","_to":"v/b","w":5}` + "\n") // no _rev
+	if err := restoreData(e, body, true); err != nil {
+		t.Fatal(err)
+	}
+	inBody := func(d *Doc) bool {
+		p := uintptr(unsafe.Pointer(unsafe.SliceData(d.Raw)))
+		b0 := uintptr(unsafe.Pointer(&body[0]))
+		return p >= b0 && p < b0+uintptr(len(body))
+	}
+	want := map[string]struct {
+		raw  string
+		kept bool
+	}{
+		"1": {`{"_key":"1","_id":"e/1","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW---","w":1}`, true},
+		"2": {`{"_key":"2","_id":"e/2","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW--_","w":2}`, false},
+		"3": {`{"_key":"3","_id":"e/3","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW--A","w":3}`, false},
+		"4": {`{"_key":"4","_id":"e/4","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW--B"}`, true},
+	}
+	for k, w := range want {
+		d := e.Lookup(k)
+		if d == nil || string(d.Raw) != w.raw || inBody(d) != w.kept || d.Key != k {
+			t.Fatalf("%s: %+v, want %s (kept %v)", k, d, w.raw, w.kept)
+		}
+		if d.Rev != string(d.Raw[strings.Index(string(d.Raw), `"_rev":"`)+8:][:11]) {
+			t.Fatalf("%s: Rev %q", k, d.Rev)
+		}
+	}
+	if d := e.Lookup("5"); d == nil || inBody(d) || !strings.HasSuffix(string(d.Raw), `","w":5}`) || d.Rev == "" {
+		t.Fatalf("5: %+v", d)
+	}
+	// Without preserveRevisionIds nothing is kept: every document gets a new _rev.
+	if err := restoreData(e, body[:bytes.IndexByte(body, '\n')+1], false); err != nil {
+		t.Fatal(err)
+	}
+	if d := e.Lookup("1"); inBody(d) || d.Rev == "_fMI8cLW---" {
+		t.Fatalf("1 without preserveRevisionIds: %s", d.Raw)
+	}
+}
+
+// TestWALAppendBatchMerges appends a batch whose ticks interleave with markers already
+// logged (across segment boundaries) and checks that the WAL holds all of them in tick order.
+func TestWALAppendBatchMerges(t *testing.T) {
+	w := newWAL(1 << 40)
+	want := map[uint64]bool{}
+	for i := 0; i < 10000; i++ {
+		tick := uint64(20001 + 2*i) // odd
+		w.append(Marker{Tick: tick, Data: []byte("x")})
+		want[tick] = true
+	}
+	batch := make([]Marker, 0, 10000)
+	for i := 0; i < 10000; i++ {
+		tick := uint64(i*3+1) * 2 // even, 2 .. 59996: before, among and after the logged ones
+		batch = append(batch, Marker{Tick: tick, Data: []byte("y")})
+		want[tick] = true
+	}
+	w.appendBatch(batch)
+	w.appendBatch([]Marker{{Tick: 5}, {Tick: 3}}) // unsorted: sorted first
+	want[5], want[3] = true, true
+	ms, _ := w.Since(0, 1<<40)
+	if len(ms) != len(want) || w.Count() != len(want) {
+		t.Fatalf("%d markers (count %d), want %d", len(ms), w.Count(), len(want))
+	}
+	for i, m := range ms {
+		if !want[m.Tick] || (i > 0 && m.Tick < ms[i-1].Tick) {
+			t.Fatalf("marker %d tick %d (previous %d)", i, m.Tick, ms[i-1].Tick)
+		}
+	}
+}
+
+// TestRestoreDataErrorOrder checks what the one-pass restore reports: a syntax error on any
+// line wins over an invalid document before it; an invalid document whose key a later
+// removal marker removes is not reported; nothing is stored when the batch fails.
+func TestRestoreDataErrorOrder(t *testing.T) {
+	s := rtServer(t, Options{})
+	e := rtColl(t, s, "eo", 3)
+	bad := `{"_key":"x","_from":"v/1"}` // no _to
+	body := `{"_key":"a","_from":"v/1","_to":"v/2"}` + "\n" + bad + "\n" + `{"_key":"b",` + "\n"
+	err := restoreData(e, []byte(body), true)
+	if ae, ok := err.(*ArangoError); !ok || ae.Num != 600 || !strings.Contains(ae.Message, "on line 3") {
+		t.Fatalf("want the syntax error of line 3, got %v", err)
+	}
+	body = `{"_key":"a","_from":"v/1","_to":"v/2"}` + "\n" + bad + "\n"
+	if err := restoreData(e, []byte(body), true); err == nil || err.(*ArangoError).Num != 1233 {
+		t.Fatalf("want 1233 for the edge without _to, got %v", err)
+	}
+	if e.Count() != 0 {
+		t.Fatalf("%d documents stored by failed batches", e.Count())
+	}
+	body = `{"_key":"a","_from":"v/1","_to":"v/2"}` + "\n" + bad + "\n" + `{"type":2302,"data":{"_key":"x"}}` + "\n"
+	if err := restoreData(e, []byte(body), true); err != nil {
+		t.Fatalf("an invalid document removed later in the batch: %v", err)
+	}
+	if e.Count() != 1 || e.Lookup("a") == nil {
+		t.Fatalf("count %d", e.Count())
+	}
+}
