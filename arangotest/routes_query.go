@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 )
 
 // Query tracking and cache settings. arangotest has no query tracking or result cache; these
@@ -32,57 +33,8 @@ var optimizerRuleNames = []string{"replace-function-with-index", "inline-subquer
 	"move-filters-up", "remove-redundant-sorts", "use-indexes", "remove-filter-covered-by-index", "remove-unnecessary-calculations-2"}
 
 func (s *Server) routeQuery(r *router) {
-	copyMap := func(m map[string]any) map[string]any {
-		out := map[string]any{}
-		for k, v := range m {
-			out[k] = v
-		}
-		return out
-	}
-	r.handle("GET", "/_api/query/properties", func(c *call) {
-		s.extraMu.Lock()
-		m := copyMap(s.extra.query.props)
-		s.extraMu.Unlock()
-		c.ok(200, m)
-	})
-	r.handle("PUT", "/_api/query/properties", func(c *call) {
-		var in map[string]any
-		if err := json.Unmarshal(c.body, &in); err != nil {
-			c.error(400, 600, "invalid JSON")
-			return
-		}
-		s.extraMu.Lock()
-		for k, v := range in {
-			if _, ok := s.extra.query.props[k]; ok {
-				s.extra.query.props[k] = v
-			}
-		}
-		m := copyMap(s.extra.query.props)
-		s.extraMu.Unlock()
-		c.ok(200, m)
-	})
-	r.handle("GET", "/_api/query-cache/properties", func(c *call) {
-		s.extraMu.Lock()
-		m := copyMap(s.extra.query.cacheProps)
-		s.extraMu.Unlock()
-		c.json(200, m)
-	})
-	r.handle("PUT", "/_api/query-cache/properties", func(c *call) {
-		var in map[string]any
-		if err := json.Unmarshal(c.body, &in); err != nil {
-			c.error(400, 600, "invalid JSON")
-			return
-		}
-		s.extraMu.Lock()
-		for k, v := range in {
-			if _, ok := s.extra.query.cacheProps[k]; ok {
-				s.extra.query.cacheProps[k] = v
-			}
-		}
-		m := copyMap(s.extra.query.cacheProps)
-		s.extraMu.Unlock()
-		c.json(200, m)
-	})
+	s.settingsRoutes(r, "/_api/query/properties", s.extra.query.props, func(c *call, m map[string]any) { c.ok(200, m) })
+	s.settingsRoutes(r, "/_api/query-cache/properties", s.extra.query.cacheProps, func(c *call, m map[string]any) { c.json(200, m) })
 	r.handle("DELETE", "/_api/query-cache", func(c *call) { c.ok(200, nil) })
 	r.handle("GET", "/_api/query-cache/entries", func(c *call) { c.json(200, []any{}) })
 	r.handle("GET", "/_api/query-plan-cache", func(c *call) { c.json(200, []any{}) })
@@ -157,4 +109,30 @@ func (s *Server) routeQuery(r *router) {
 	}
 	r.handle("GET", "/_admin/server/jwt", jwt)
 	r.handle("POST", "/_admin/server/jwt", jwt)
+}
+
+// settingsRoutes serves GET and PUT of a settings object; PUT changes only the keys it knows.
+func (s *Server) settingsRoutes(r *router, path string, settings map[string]any, reply func(c *call, m map[string]any)) {
+	get := func(c *call) {
+		s.extraMu.Lock()
+		m := maps.Clone(settings)
+		s.extraMu.Unlock()
+		reply(c, m)
+	}
+	r.handle("GET", path, get)
+	r.handle("PUT", path, func(c *call) {
+		var in map[string]any
+		if err := json.Unmarshal(c.body, &in); err != nil {
+			c.error(400, 600, "invalid JSON")
+			return
+		}
+		s.extraMu.Lock()
+		for k, v := range in {
+			if _, ok := settings[k]; ok {
+				settings[k] = v
+			}
+		}
+		s.extraMu.Unlock()
+		get(c)
+	})
 }
