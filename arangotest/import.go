@@ -5,12 +5,27 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 type importStats struct {
 	created, errors, empty, updated, ignored int
 	details                                  []string
 }
+
+// importItem is one input item of an import: its position, and its raw object or a message.
+type importItem struct {
+	pos   int
+	raw   []byte
+	empty bool
+	bad   string
+}
+
+// importItems and importDocs hold the slices of a batch's items and written documents.
+var (
+	importItems = newBufList[importItem](4, 1<<17)
+	importDocs  = newBufList[*Doc](4, 1<<17)
+)
 
 type importUndo struct {
 	key string
@@ -50,17 +65,17 @@ func (s *Server) handleImport(c *call) {
 	fromPrefix, toPrefix := c.query("fromPrefix"), c.query("toPrefix")
 	overwritePrefix := c.qbool("overwriteCollectionPrefix", false)
 
-	// Collect the input items: (position, raw object or nil with message).
-	type item struct {
-		pos   int
-		raw   []byte
-		empty bool
-		bad   string
-	}
-	var items []item
+	// Collect the input items: (position, raw object or nil with message), in a pooled
+	// slice (a fresh one per request is mostly the kernel's first touch of its pages).
+	ip := importItems.get()
+	defer importItems.put(ip)
+	items := (*ip)[:0]
+	defer func() { *ip = items }()
 	switch typ {
 	case "documents":
-		items = make([]item, 0, len(body)/128+16) // a guess: counting lines reads the body once more
+		if want := len(body)/128 + 16; cap(items) < want { // a guess: counting lines reads the body once more
+			items = make([]importItem, 0, want)
+		}
 		pos := 0
 		for len(body) > 0 {
 			i := bytes.IndexByte(body, '\n')
@@ -73,13 +88,13 @@ func (s *Server) handleImport(c *call) {
 			pos++
 			t := bytes.TrimSpace(line)
 			if len(t) == 0 {
-				items = append(items, item{pos: pos, empty: true})
+				items = append(items, importItem{pos: pos, empty: true})
 				continue
 			}
-			items = append(items, item{pos: pos, raw: t})
+			items = append(items, importItem{pos: pos, raw: t})
 		}
 		if len(c.body) > 0 && c.body[len(c.body)-1] == '\n' {
-			items = append(items, item{pos: pos + 1, empty: true})
+			items = append(items, importItem{pos: pos + 1, empty: true})
 		}
 	case "array", "list":
 		t := bytes.TrimSpace(body)
@@ -88,7 +103,7 @@ func (s *Server) handleImport(c *call) {
 			return
 		}
 		err := scanArray(t, func(i int, v []byte) error {
-			items = append(items, item{pos: i + 1, raw: v})
+			items = append(items, importItem{pos: i + 1, raw: v})
 			return nil
 		})
 		if err != nil {
@@ -113,16 +128,16 @@ func (s *Server) handleImport(c *call) {
 			}
 			pos++
 			if len(t) == 0 {
-				items = append(items, item{pos: pos, empty: true})
+				items = append(items, importItem{pos: pos, empty: true})
 				continue
 			}
 			var vals []json.RawMessage
 			if err := json.Unmarshal(t, &vals); err != nil {
-				items = append(items, item{pos: pos, bad: "no valid JSON array data, offending document: " + string(t)})
+				items = append(items, importItem{pos: pos, bad: "no valid JSON array data, offending document: " + string(t)})
 				continue
 			}
 			if len(vals) != len(header) {
-				items = append(items, item{pos: pos, bad: "wrong number of JSON values (got " + strconv.Itoa(len(vals)) +
+				items = append(items, importItem{pos: pos, bad: "wrong number of JSON values (got " + strconv.Itoa(len(vals)) +
 					", expected " + strconv.Itoa(len(header)) + "), offending document: " + string(t)})
 				continue
 			}
@@ -133,7 +148,7 @@ func (s *Server) handleImport(c *call) {
 				}
 				ms = append(ms, member{h, vals[i]})
 			}
-			items = append(items, item{pos: pos, raw: encodeObject(ms)})
+			items = append(items, importItem{pos: pos, raw: encodeObject(ms)})
 		}
 	default:
 		c.error(400, 400, "invalid value for 'type'")
@@ -145,7 +160,10 @@ func (s *Server) handleImport(c *call) {
 	// The batch is logged at once, after it (removals, then documents, in tick order); with
 	// complete=true only when it succeeds.
 	var removed []Marker // overwrite=true: the truncation's markers
-	written := make([]*Doc, 0, len(items))
+	wp := importDocs.get()
+	defer importDocs.put(wp)
+	written := (*wp)[:0]
+	defer func() { *wp = written }()
 	var arena docArena
 	coll.mu.Lock()
 	if c.qbool("overwrite", false) {
@@ -181,6 +199,7 @@ func (s *Server) handleImport(c *call) {
 	// The batch's ticks, reserved at once (one per item at most).
 	nextTick := s.store.NextTicks(len(items) + 1)
 	var pd parsedDoc // reused for every line: newDoc copies what it keeps
+	var keyBuf, revBuf []byte
 	hasComputed := coll.hasComputed()
 	hasSchema := coll.hasSchema()
 	for _, it := range items {
@@ -278,11 +297,19 @@ func (s *Server) handleImport(c *call) {
 		}
 		tick := nextTick
 		nextTick++
+		// key and rev may be views of scratch buffers, valid for this item only: newDocIn
+		// copies them, and what is kept afterwards uses d.Key.
 		key := p.key
 		if !p.hasKey {
-			key, _ = coll.nextKey(tick)
+			if kb, ok := coll.appendNextKey(keyBuf[:0], tick); ok {
+				keyBuf = kb
+				key = unsafe.String(unsafe.SliceData(kb), len(kb))
+			} else {
+				key, _ = coll.nextKey(tick)
+			}
 		}
-		rev := encodeRev(tick)
+		revBuf = appendRev(revBuf[:0], tick)
+		rev := unsafe.String(unsafe.SliceData(revBuf), len(revBuf))
 		userRaw := p.userRaw
 		if len(user) != len(p.user) || (len(user) > 0 && &user[0] != &p.user[0]) {
 			userRaw = nil // changed by onDuplicate=update or computed values
@@ -297,10 +324,10 @@ func (s *Server) handleImport(c *call) {
 			continue
 		}
 		if p.hasKey {
-			coll.trackUserKey(key)
+			coll.trackUserKey(d.Key)
 		}
 		if complete {
-			undo = append(undo, importUndo{key: key, old: old})
+			undo = append(undo, importUndo{key: d.Key, old: old})
 		}
 		written = append(written, d)
 		if old != nil {

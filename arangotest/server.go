@@ -539,7 +539,18 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.params = params
 	c.q = r.URL.Query()
-	body, err := readBody(r)
+	var body []byte
+	var err error
+	if bodyReusable(c) {
+		// The handler keeps nothing of this body: read it into a pooled buffer (a fresh
+		// one per request costs more in the kernel's first touch of its pages than the
+		// handler's own work) and give it back when the handler has returned.
+		pb := getBodyBuf()
+		defer putBodyBuf(pb)
+		body, err = readBodyInto(r, pb)
+	} else {
+		body, err = readBody(r)
+	}
 	if err != nil {
 		c.error(400, 600, "cannot read request body: "+err.Error())
 		return
@@ -579,6 +590,103 @@ func responseEncoding(ae string) string {
 		}
 	}
 	return ""
+}
+
+// bodyReusable reports whether the request's body may be read into a pooled buffer: only
+// for handlers that copy what they keep (POST /_api/import), and only when the handler runs
+// within serveHTTP (not as an async job, which outlives it). restore-data keeps documents as
+// slices of its body and must always get a fresh one.
+func bodyReusable(c *call) bool {
+	if c.r.Method != http.MethodPost || c.path != "/_api/import" {
+		return false
+	}
+	mode := strings.ToLower(c.header("x-arango-async"))
+	return mode != "store" && mode != "true"
+}
+
+// bufList keeps a few slices for reuse, across garbage collections: a sync.Pool drops its
+// objects after two, and bulk writes collect often, while a fresh buffer the size of a
+// batch costs more in the kernel's first touch of its pages than the batch costs to ingest.
+type bufList[T any] struct {
+	free   chan *[]T
+	maxCap int // larger slices are left to the garbage collector
+}
+
+func newBufList[T any](n, maxCap int) *bufList[T] {
+	return &bufList[T]{free: make(chan *[]T, n), maxCap: maxCap}
+}
+
+// get returns an empty slice, with the capacity of an earlier one when there is one.
+func (l *bufList[T]) get() *[]T {
+	select {
+	case b := <-l.free:
+		return b
+	default:
+		return new([]T)
+	}
+}
+
+// put gives b back, cleared (it keeps nothing alive), unless the list is full or b too big.
+func (l *bufList[T]) put(b *[]T) {
+	if cap(*b) > l.maxCap {
+		return
+	}
+	clear(*b) // entries past the length are still zero
+	*b = (*b)[:0]
+	select {
+	case l.free <- b:
+	default:
+	}
+}
+
+// bodyBufs holds request-body buffers for bodyReusable requests.
+var bodyBufs = newBufList[byte](4, 16<<20)
+
+func getBodyBuf() *[]byte  { return bodyBufs.get() }
+func putBodyBuf(b *[]byte) { *b = (*b)[:0]; bodyBufs.put(b) } // a body need not be cleared
+
+// readBodyInto is readBody into the buffer *buf (grown as needed and stored back into *buf):
+// the returned body aliases *buf and is valid until the buffer is reused.
+func readBodyInto(r *http.Request, buf *[]byte) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	enc := strings.ToLower(r.Header.Get("Content-Encoding"))
+	if enc != "" && enc != "identity" {
+		return readBody(r) // compressed: rare for imports, read as before
+	}
+	rd := io.LimitReader(r.Body, maxBodySize)
+	b := (*buf)[:0]
+	if r.ContentLength > 0 && r.ContentLength < maxBodySize {
+		n := int(r.ContentLength)
+		if cap(b) < n {
+			b = make([]byte, n)
+		}
+		b = b[:n]
+		*buf = b
+		if _, err := io.ReadFull(rd, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	if cap(b) < 512 {
+		b = make([]byte, 0, 64<<10)
+	}
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := rd.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			*buf = b
+			return b, nil
+		}
+		if err != nil {
+			*buf = b
+			return nil, err
+		}
+	}
 }
 
 func readBody(r *http.Request) ([]byte, error) {
