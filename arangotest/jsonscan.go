@@ -210,6 +210,12 @@ func scanString(b []byte, i int) (string, int, error) {
 // scanObject calls fn for every top-level member of the JSON object in b, with the member's
 // raw value bytes (a sub-slice of b). It validates the whole object and rejects trailing garbage.
 func scanObject(b []byte, fn func(key string, val []byte) error) error {
+	return scanObjectWith(b, scanString, fn)
+}
+
+// scanObjectWith is scanObject reading member names with scanKey (scanString copies them,
+// scanStringView does not). fn may be nil to validate only.
+func scanObjectWith(b []byte, scanKey func([]byte, int) (string, int, error), fn func(key string, val []byte) error) error {
 	i := skipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return errNotObject
@@ -225,7 +231,7 @@ func scanObject(b []byte, fn func(key string, val []byte) error) error {
 		if i >= len(b) || b[i] != '"' {
 			return synErr(i, "Expecting '\"' or '}'")
 		}
-		key, end, err := scanString(b, i)
+		key, end, err := scanKey(b, i)
 		if err != nil {
 			return err
 		}
@@ -514,52 +520,7 @@ func rawStringView(v []byte) (string, bool) {
 
 // scanObjectView is scanObject with member names as views into b (see scanStringView).
 func scanObjectView(b []byte, fn func(key string, val []byte) error) error {
-	i := skipWS(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return errNotObject
-	}
-	i = skipWS(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		if skipWS(b, i+1) != len(b) {
-			return synErr(i+1, "Expecting end of input")
-		}
-		return nil
-	}
-	for {
-		if i >= len(b) || b[i] != '"' {
-			return synErr(i, "Expecting '\"' or '}'")
-		}
-		key, end, err := scanStringView(b, i)
-		if err != nil {
-			return err
-		}
-		i = skipWS(b, end)
-		if i >= len(b) || b[i] != ':' {
-			return synErr(i, "Expecting ':'")
-		}
-		i = skipWS(b, i+1)
-		vs := i
-		if i, err = skipValue(b, i); err != nil {
-			return err
-		}
-		if err := fn(key, b[vs:i]); err != nil {
-			return err
-		}
-		i = skipWS(b, i)
-		if i >= len(b) {
-			return synErr(i, "Expecting ',' or '}'")
-		}
-		if b[i] == '}' {
-			if skipWS(b, i+1) != len(b) {
-				return synErr(i+1, "Expecting end of input")
-			}
-			return nil
-		}
-		if b[i] != ',' {
-			return synErr(i, "Expecting ',' or '}'")
-		}
-		i = skipWS(b, i+1)
-	}
+	return scanObjectWith(b, scanStringView, fn)
 }
 
 // appendJSONString appends s as a JSON string literal.
