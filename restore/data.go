@@ -90,6 +90,15 @@ func (e *engine) restoreData(ctx context.Context, db string, c *CollectionPlan, 
 		start = pos{st.FileNo, st.BytesAcked}
 		acked = st.Acked
 	}
+	// A file godump recorded must match its SHA-256 before the first batch of the collection
+	// leaves: a damaged dump stops here, not after half of it reached the server.
+	for _, f := range files {
+		if mf, ok := c.Checksums[f.Name]; ok {
+			if err := format.VerifyFile(f.Path, mf); err != nil {
+				return fmt.Errorf("restore data of collection %q (db %q): %w", c.Target, db, err)
+			}
+		}
+	}
 	r, err := format.OpenDataFiles(files)
 	if err != nil {
 		return fmt.Errorf("restore data of collection %q (db %q): %w", c.Target, db, err)

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/arangobackup/godump/client"
+	"github.com/arangobackup/godump/format"
 )
 
 // fakeServer records the restore requests gorestore makes, in order, and keeps the lines
@@ -310,5 +313,45 @@ func TestManifestMissingAndTruncatedFiles(t *testing.T) {
 	_, err = BuildPlan(opts)
 	if err == nil || !strings.Contains(err.Error(), name("b")) {
 		t.Errorf("truncated file: %v", err)
+	}
+}
+
+func TestDamagedFileStopsBeforeItsDataIsSent(t *testing.T) {
+	dir := t.TempDir()
+	good, bad := `{"_key":"1","v":"good"}`+"\n", `{"_key":"1","v":"orig"}`+"\n"
+	writeTestDump(t, dir, map[string]string{"a": `{"name":"a","type":2}`, "b": `{"name":"b","type":2}`},
+		map[string]string{"a": good, "b": bad}, nil)
+	name := func(c string) string {
+		sum := md5.Sum([]byte(c))
+		return c + "_" + hex.EncodeToString(sum[:]) + ".data.json"
+	}
+	sha := func(s string) string {
+		sum := sha256.Sum256([]byte(s))
+		return hex.EncodeToString(sum[:])
+	}
+	man := fmt.Sprintf(`{"format":1,"tool":"godump","database":"src","complete":true,"files":[
+		{"name":%q,"collection":"a","part":-1,"size":%d,"documents":1,"sha256":%q},
+		{"name":%q,"collection":"b","part":-1,"size":%d,"documents":1,"sha256":%q}]}`,
+		name("a"), len(good), sha(good), name("b"), len(bad), sha(bad))
+	if err := os.WriteFile(filepath.Join(dir, "godump-manifest.json"), []byte(man), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Same size, one byte changed: only the checksum can tell.
+	damaged := strings.Replace(bad, "orig", "ORIG", 1)
+	if err := os.WriteFile(filepath.Join(dir, name("b")), []byte(damaged), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := newFakeServer(t)
+	opts := DefaultOptions()
+	opts.InputDirectory = dir
+	_, err := Run(context.Background(), f.conn(t), opts, nil)
+	if !errors.Is(err, format.ErrChecksum) || !strings.Contains(err.Error(), name("b")) {
+		t.Fatalf("want a checksum error naming %s, got %v", name("b"), err)
+	}
+	if len(f.lines["b"]) != 0 {
+		t.Errorf("%d lines of the damaged file reached the server", len(f.lines["b"]))
+	}
+	if got := f.lines["a"]; len(got) != 1 || !strings.Contains(got[0], "good") {
+		t.Errorf("intact collection a: %q", got)
 	}
 }

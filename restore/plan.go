@@ -49,6 +49,9 @@ type CollectionPlan struct {
 	Work int64
 	// Endpoint pins the collection's requests to one Coordinator (fast cluster restore).
 	Endpoint string
+	// Checksums are godump's manifest entries for the collection's data files, by file name:
+	// each file is checked against its SHA-256 before any of its data is sent.
+	Checksums map[string]format.ManifestFile
 }
 
 // Name is the collection's name in the dump.
@@ -128,6 +131,12 @@ func BuildPlan(opts Options) (*Plan, error) {
 				for _, mf := range db.Manifest.Files {
 					if mf.Collection == c.Name {
 						work += mf.UncompressedSize
+						if mf.SHA256 != "" {
+							if cp.Checksums == nil {
+								cp.Checksums = map[string]format.ManifestFile{}
+							}
+							cp.Checksums[mf.Name] = mf
+						}
 					}
 				}
 				if work > 0 {
