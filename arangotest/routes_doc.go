@@ -20,6 +20,22 @@ func (s *Server) target(c *call, coll *Collection) (writeTarget, bool) {
 	return writeTarget{c: coll, trx: t}, true
 }
 
+// docWriteTarget is what every document write starts with: the server must not be read-only,
+// the collection {coll} must exist, and a transaction named in the headers must be usable. It
+// has answered the request when ok is false.
+func (s *Server) docWriteTarget(c *call) (*Collection, writeTarget, bool) {
+	if s.store.readOnly.Load() {
+		c.error(403, 1004, "read only")
+		return nil, writeTarget{}, false
+	}
+	coll := c.collection(c.param("coll"))
+	if coll == nil {
+		return nil, writeTarget{}, false
+	}
+	w, ok := s.target(c, coll)
+	return coll, w, ok
+}
+
 func writeStatus(c *call, coll *Collection, o docOpts) int {
 	if o.waitForSync {
 		return 201
@@ -98,15 +114,7 @@ func (s *Server) routeDocuments(r *router) {
 
 	single := func(op string) func(c *call) {
 		return func(c *call) {
-			if s.store.readOnly.Load() {
-				c.error(403, 1004, "read only")
-				return
-			}
-			coll := c.collection(c.param("coll"))
-			if coll == nil {
-				return
-			}
-			w, ok := s.target(c, coll)
+			coll, w, ok := s.docWriteTarget(c)
 			if !ok {
 				return
 			}
@@ -180,15 +188,7 @@ func (s *Server) routeDocuments(r *router) {
 
 // docBatchOrSingle handles POST (insert, single object or array) and array PUT/PATCH/DELETE.
 func (s *Server) docBatchOrSingle(c *call, op string) {
-	if s.store.readOnly.Load() {
-		c.error(403, 1004, "read only")
-		return
-	}
-	coll := c.collection(c.param("coll"))
-	if coll == nil {
-		return
-	}
-	w, ok := s.target(c, coll)
+	coll, w, ok := s.docWriteTarget(c)
 	if !ok {
 		return
 	}
