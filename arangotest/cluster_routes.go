@@ -538,22 +538,9 @@ func (cs *clusterState) handleShardDump(s *Server, c *call) {
 	if p == nil {
 		return
 	}
-	if strings.Contains(c.header("Accept"), "application/x-velocypack") {
-		c.fail(newError(501, 9, "replication dump - velocypack output is not supported by arangotest"))
+	o, ok := parseDumpChunkOptions(c)
+	if !ok {
 		return
-	}
-	useEnvelope := replBool(c.r, "useEnvelope", true)
-	chunkSize := defaultDumpChunkSize
-	if v := q.Get("chunkSize"); v != "" {
-		if n, err := strconv.ParseUint(v, 10, 64); err == nil {
-			chunkSize = int(min(n, maxDumpChunkSize))
-		}
-	}
-	maxDocs := 0
-	if v := q.Get("docsPerBatch"); v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n > 0 {
-			maxDocs = n
-		}
 	}
 	// The shard's part of the batch snapshot is cut once and kept with the read position, so a
 	// dump in many chunks does not filter the whole collection for every chunk.
@@ -568,23 +555,7 @@ func (cs *clusterState) handleShardDump(s *Server, c *call) {
 		cs.dumpDocs[posKey] = docs
 		cs.mu.Unlock()
 	}
-	var buf bytes.Buffer
-	j := start
-	for j < len(docs) {
-		d := docs[j]
-		if useEnvelope {
-			buf.WriteString(`{"type":2300,"data":`)
-			buf.Write(d.Raw)
-			buf.WriteString("}\n")
-		} else {
-			buf.Write(d.Raw)
-			buf.WriteByte('\n')
-		}
-		j++
-		if buf.Len() >= chunkSize || (maxDocs > 0 && j-start >= maxDocs) {
-			break
-		}
-	}
+	j, size := o.cut(docs, start)
 	cs.mu.Lock()
 	cs.dumpPos[posKey] = j
 	if j >= len(docs) {
@@ -592,15 +563,7 @@ func (cs *clusterState) handleShardDump(s *Server, c *call) {
 	}
 	cs.mu.Unlock()
 	s.repl.extendBatch(b.id, 0)
-	h := c.w.Header()
-	h.Set("x-arango-replication-checkmore", strconv.FormatBool(j < len(docs)))
-	if buf.Len() == 0 {
-		h.Set("x-arango-replication-lastincluded", "0")
-		writeUncompressed(c, http.StatusNoContent, "application/x-arango-dump; charset=utf-8", nil)
-		return
-	}
-	h.Set("x-arango-replication-lastincluded", strconv.FormatUint(b.snap.tick, 10))
-	writeUncompressed(c, http.StatusOK, "application/x-arango-dump; charset=utf-8", buf.Bytes())
+	writeDumpChunk(c, b.snap.tick, docs[start:j], size, j < len(docs), o.envelope)
 }
 
 // forgetBatch drops the per-shard dump positions of a deleted batch.

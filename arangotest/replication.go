@@ -411,22 +411,9 @@ func (rs *replState) handleDump(c *call) {
 		c.fail(newError(400, 400, "replication dump - bad parameter"))
 		return
 	}
-	if strings.Contains(c.header("Accept"), "application/x-velocypack") {
-		c.fail(newError(501, 9, "replication dump - velocypack output is not supported by arangotest"))
+	o, ok := parseDumpChunkOptions(c)
+	if !ok {
 		return
-	}
-	useEnvelope := replBool(c.r, "useEnvelope", true)
-	chunkSize := defaultDumpChunkSize
-	if v := q.Get("chunkSize"); v != "" {
-		if n, err := strconv.ParseUint(v, 10, 64); err == nil {
-			chunkSize = int(min(n, maxDumpChunkSize))
-		}
-	}
-	maxDocs := 0
-	if v := q.Get("docsPerBatch"); v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n > 0 {
-			maxDocs = n
-		}
 	}
 
 	b.mu.Lock()
@@ -437,32 +424,70 @@ func (rs *replState) handleDump(c *call) {
 	}
 	docs := b.snap.collectionDocs(coll)
 	start := b.pos[coll]
-	envOverhead := 0
-	if useEnvelope {
-		envOverhead = len(envelopePrefix) + len(envelopeSuffix)
+	end, size := o.cut(docs, start)
+	b.pos[coll] = end
+	b.mu.Unlock()
+	rs.extendBatch(b.id, 0)
+	writeDumpChunk(c, b.snap.tick, docs[start:end], size, end < len(docs), o.envelope)
+}
+
+// dumpChunkOptions are the query options of one classic dump request.
+type dumpChunkOptions struct {
+	envelope  bool
+	chunkSize int // bytes, at least one document
+	maxDocs   int // 0: no limit
+}
+
+// parseDumpChunkOptions reads useEnvelope, chunkSize and docsPerBatch; VelocyPack output is
+// refused (the request is answered and ok is false).
+func parseDumpChunkOptions(c *call) (dumpChunkOptions, bool) {
+	if strings.Contains(c.header("Accept"), "application/x-velocypack") {
+		c.fail(newError(501, 9, "replication dump - velocypack output is not supported by arangotest"))
+		return dumpChunkOptions{}, false
 	}
-	size, i := 0, start
-	for i < len(docs) {
-		size += len(docs[i].Raw) + 1 + envOverhead
-		i++
-		if size >= chunkSize || (maxDocs > 0 && i-start >= maxDocs) {
+	q := c.r.URL.Query()
+	o := dumpChunkOptions{envelope: replBool(c.r, "useEnvelope", true), chunkSize: defaultDumpChunkSize}
+	if v := q.Get("chunkSize"); v != "" {
+		if n, err := strconv.ParseUint(v, 10, 64); err == nil {
+			o.chunkSize = int(min(n, maxDumpChunkSize))
+		}
+	}
+	if v := q.Get("docsPerBatch"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			o.maxDocs = n
+		}
+	}
+	return o, true
+}
+
+// cut returns where the chunk starting at docs[start] ends and its size on the wire.
+func (o dumpChunkOptions) cut(docs []*Doc, start int) (end, size int) {
+	overhead := 1 // newline
+	if o.envelope {
+		overhead += len(envelopePrefix) + len(envelopeSuffix)
+	}
+	end = start
+	for end < len(docs) {
+		size += len(docs[end].Raw) + overhead
+		end++
+		if size >= o.chunkSize || (o.maxDocs > 0 && end-start >= o.maxDocs) {
 			break
 		}
 	}
-	b.pos[coll] = i
-	more := i < len(docs)
-	b.mu.Unlock()
-	rs.extendBatch(b.id, 0)
+	return end, size
+}
 
+// writeDumpChunk answers a classic dump request with docs as JSON lines (204 when empty).
+func writeDumpChunk(c *call, tick uint64, docs []*Doc, size int, more, envelope bool) {
 	h := c.w.Header()
 	h.Set("x-arango-replication-checkmore", strconv.FormatBool(more))
-	if size == 0 {
+	if len(docs) == 0 {
 		h.Set("x-arango-replication-lastincluded", "0")
 		writeUncompressed(c, http.StatusNoContent, dumpContentType, nil)
 		return
 	}
-	h.Set("x-arango-replication-lastincluded", strconv.FormatUint(b.snap.tick, 10))
-	writeDocLines(c, dumpContentType, docs[start:i], size, useEnvelope)
+	h.Set("x-arango-replication-lastincluded", strconv.FormatUint(tick, 10))
+	writeDocLines(c, dumpContentType, docs, size, envelope)
 }
 
 const (
