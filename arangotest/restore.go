@@ -352,6 +352,23 @@ func parseRestoreBody(coll string, body []byte) ([]restoreOp, error) {
 	n := len(body)/128 + 16
 	rp := &restoreParser{coll: coll, docs: make([]parsedDoc, 0, n)}
 	ops := make([]restoreOp, 0, n)
+	err := forEachRestoreLine(body, func(line int, l []byte) error {
+		op, err := rp.parseLine(line, l)
+		if err != nil {
+			return err
+		}
+		ops = append(ops, op)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ops, nil
+}
+
+// forEachRestoreLine calls fn for every line of a restore-data body with its 1-based number;
+// lines of at most one byte are skipped, as the server does.
+func forEachRestoreLine(body []byte, fn func(line int, l []byte) error) error {
 	line := 0
 	for len(body) > 0 {
 		i := bytes.IndexByte(body, '\n')
@@ -365,13 +382,11 @@ func parseRestoreBody(coll string, body []byte) ([]restoreOp, error) {
 		if len(l) <= 1 {
 			continue
 		}
-		op, err := rp.parseLine(line, l)
-		if err != nil {
-			return nil, err
+		if err := fn(line, l); err != nil {
+			return err
 		}
-		ops = append(ops, op)
 	}
-	return ops, nil
+	return nil
 }
 
 // undoEntry remembers the state of a key before a restore-data batch changed it.
@@ -430,26 +445,14 @@ func restoreData(coll *Collection, body []byte, preserveRevs bool) error {
 	var arena docArena
 	ops := make([]restoreOp, 0, len(body)/128+16)
 	var tick, tickEnd uint64 // ticks reserved for the documents, a block at a time
-	lineNo := 0
-	for len(body) > 0 {
-		i := bytes.IndexByte(body, '\n')
-		var l []byte
-		if i < 0 {
-			l, body = body, nil
-		} else {
-			l, body = body[:i], body[i+1:]
-			lineNo++
-		}
-		if len(l) <= 1 {
-			continue
-		}
+	err := forEachRestoreLine(body, func(lineNo int, l []byte) error {
 		op, err := rp.parseLine(lineNo, l)
 		if err != nil {
 			return err
 		}
 		if op.remove {
 			ops = append(ops, op)
-			continue
+			return nil
 		}
 		p := op.doc
 		op.doc = nil
@@ -465,6 +468,10 @@ func restoreData(coll *Collection, body []byte, preserveRevs bool) error {
 		op.d, op.err = coll.prepareRestored(&arena, p, true, tick)
 		tick++
 		ops = append(ops, op)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	// Keys whose last marker is a removal; a later document marker cancels an earlier removal.
 	var removals map[string]bool
