@@ -343,6 +343,9 @@ func TestErrorBodies(t *testing.T) {
 	}
 	// If-Match precondition: 412 with errorNum 1200 and the current revision.
 	coreDo(t, "POST", ep+"/_api/collection", `{"name":"p"}`)
+	// Collections and views share one namespace.
+	sc0, _, m0, _ := coreDo(t, "POST", ep+"/_api/view", `{"name":"p","type":"arangosearch"}`)
+	wantError(t, "view named like a collection", sc0, m0, 409, 1207)
 	_, _, d, _ := coreDo(t, "POST", ep+"/_api/document/p", `{"_key":"k"}`)
 	sc, hdr, m, _ := coreDo(t, "PUT", ep+"/_api/document/p/k", `{"x":1}`, "If-Match", `"_bogus----_"`)
 	wantError(t, "If-Match", sc, m, 412, 1200)

@@ -286,11 +286,7 @@ func (db *Database) CreateCollection(spec CollectionSpec) (*Collection, error) {
 	}
 	st := db.st
 	db.mu.Lock()
-	if _, ok := db.colls[spec.Name]; ok {
-		db.mu.Unlock()
-		return nil, errDuplicateName(spec.Name)
-	}
-	if _, ok := db.views[spec.Name]; ok {
+	if db.nameTakenLocked(spec.Name) {
 		db.mu.Unlock()
 		return nil, errDuplicateName(spec.Name)
 	}
@@ -349,14 +345,18 @@ func (db *Database) DropCollection(c *Collection) {
 		Data: mustJSON(map[string]any{"id": strconv.FormatUint(c.ID, 10), "name": c.Name, "cuid": c.GUID})})
 }
 
+// nameTakenLocked reports whether a collection or a view has the name: they share one
+// namespace per database. db.mu must be held.
+func (db *Database) nameTakenLocked(name string) bool {
+	_, coll := db.colls[name]
+	_, view := db.views[name]
+	return coll || view
+}
+
 // renameCollection renames a collection (409 if the new name is taken).
 func (db *Database) renameCollection(c *Collection, newName string) error {
 	db.mu.Lock()
-	if _, ok := db.colls[newName]; ok {
-		db.mu.Unlock()
-		return errDuplicateName(newName)
-	}
-	if _, ok := db.views[newName]; ok {
+	if db.nameTakenLocked(newName) {
 		db.mu.Unlock()
 		return errDuplicateName(newName)
 	}

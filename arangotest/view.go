@@ -91,9 +91,6 @@ func (db *Database) createView(in map[string]any, overwrite, restore bool) (*Vie
 		}
 		db.dropView(old)
 	}
-	if db.Collection(name) != nil {
-		return nil, errDuplicateName(name)
-	}
 	v := &View{db: db, Name: name, Type: typ}
 	props, err := db.normalizeViewProps(typ, in, nil, false)
 	if err != nil {
@@ -115,7 +112,7 @@ func (db *Database) createView(in map[string]any, overwrite, restore bool) (*Vie
 		v.GUID = "h" + strconv.FormatUint(st.serverID, 16) + "/" + strconv.FormatUint(v.ID, 10)
 	}
 	db.mu.Lock()
-	if _, ok := db.views[name]; ok {
+	if db.nameTakenLocked(name) {
 		db.mu.Unlock()
 		return nil, errDuplicateName(name)
 	}
@@ -140,11 +137,7 @@ func (db *Database) renameView(v *View, newName string) error {
 		return newError(400, 1208, "illegal name")
 	}
 	db.mu.Lock()
-	if _, ok := db.views[newName]; ok {
-		db.mu.Unlock()
-		return errDuplicateName(newName)
-	}
-	if _, ok := db.colls[newName]; ok {
+	if db.nameTakenLocked(newName) {
 		db.mu.Unlock()
 		return errDuplicateName(newName)
 	}
