@@ -50,13 +50,25 @@ func runMain(m *testing.M) int {
 		}
 		binDir = tmp
 	}
+	defer func() {
+		for _, fn := range exitFuncs {
+			fn()
+		}
+	}()
 	return m.Run()
 }
+
+// exitFuncs run when the tests and benchmarks of the package are done (atExit adds one): for
+// what outlives a single test, such as BenchmarkDump's server process.
+var exitFuncs []func()
+
+func atExit(fn func()) { exitFuncs = append(exitFuncs, fn) }
 
 // target is the server a test talks to: an in-process arangotest, or a real ArangoDB.
 type target struct {
 	Endpoint string
 	Server   *arangotest.Server // nil against a real ArangoDB
+	PID      int                // the cmd/arangotest process, when it runs as one (benchmarks)
 	Username string
 	Password string
 }
