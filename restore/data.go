@@ -162,21 +162,26 @@ func (e *engine) restoreData(ctx context.Context, db string, c *CollectionPlan, 
 			continue
 		}
 		var body []byte
-		if envelope || renames != nil {
+		transformed := envelope || renames != nil
+		if transformed {
 			body, err = transformBatch(b, envelope, renames)
 			if err != nil {
 				setErr(fmt.Errorf("restore data of collection %q (db %q): %w", c.Target, db, err))
 				break
 			}
-		} else {
-			body = e.getBuf(len(b.Data))
-			body = append(body, b.Data...)
 		}
 		select {
 		case e.sendSlots <- struct{}{}:
 		case <-ctx.Done():
 			setErr(ctx.Err())
 			continue
+		}
+		if !transformed {
+			// Copied out of the reader's buffer only once a slot is free: then no more
+			// buffers exist than slots, and every one comes back through freeBufs (a copy
+			// made while waiting would be one buffer too many for the pool, allocated anew
+			// every time: fresh memory is zeroed and page-faulted in).
+			body = append(e.getBuf(len(b.Data)), b.Data...)
 		}
 		tracker.dispatched(fileNo, off, end)
 		batch := sentBatch{body: body, file: b.File, fileNo: fileNo, off: off, lines: b.Lines, firstLine: b.FirstLine}
