@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -220,21 +219,22 @@ func dmBenchSetup(b *testing.B) *dmBenchEnv {
 		if err := c.DoJSON(ctx, client.Request{Method: "POST", Path: "/_api/database", JSON: map[string]any{"name": env.db}}, nil); err != nil {
 			b.Fatal(err)
 		}
-		// four collections of different sizes, so that both threads have work
-		weights := []int64{4, 3, 2, 1}
 		start := time.Now()
 		var g errgroup.Group
 		g.SetLimit(2)
 		var mu sync.Mutex
-		for i, w := range weights {
-			name := "coll" + strconv.Itoa(i)
+		for i, bc := range benchColls {
+			name := bc.name
 			env.colls = append(env.colls, name)
 			if err := c.DoJSON(ctx, client.Request{Method: "POST", Database: env.db, Path: "/_api/collection", JSON: map[string]any{"name": name}}, nil); err != nil {
 				b.Fatal(err)
 			}
-			target := size * w / 10
+			if err := c.DoJSON(ctx, client.Request{Method: "POST", Database: env.db, Path: "/_api/index", Query: map[string][]string{"collection": {name}}, JSON: benchIndex}, nil); err != nil {
+				b.Fatal(err)
+			}
+			target := size * bc.weight / 10
 			g.Go(func() error {
-				n, d, err := dmLoadCollection(ctx, c, env.db, name, target, uint64(i))
+				n, d, err := dmLoadCollection(ctx, c, env.db, i, target)
 				mu.Lock()
 				env.bytes += n
 				env.docs += d
@@ -255,14 +255,14 @@ func dmBenchSetup(b *testing.B) *dmBenchEnv {
 	return dmBenchData
 }
 
-var dmBenchWords = strings.Fields("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua Köln Zürich 東京 naïve café")
-
-// dmLoadCollection imports generated documents (about 1 KB each) until target bytes.
-func dmLoadCollection(ctx context.Context, c *client.Conn, db, coll string, target int64, seed uint64) (bytesOut, docs int64, err error) {
-	rng := rand.New(rand.NewPCG(seed, 42))
-	var buf bytes.Buffer
+// dmLoadCollection imports the documents of benchmark collection collIndex (see benchColls)
+// until target bytes of them.
+func dmLoadCollection(ctx context.Context, c *client.Conn, db string, collIndex int, target int64) (bytesOut, docs int64, err error) {
+	coll := benchColls[collIndex].name
+	gen := newBenchDocGen(collIndex)
+	var buf []byte
 	flush := func() error {
-		if buf.Len() == 0 {
+		if len(buf) == 0 {
 			return nil
 		}
 		q := map[string][]string{"collection": {coll}, "type": {"documents"}}
@@ -270,26 +270,21 @@ func dmLoadCollection(ctx context.Context, c *client.Conn, db, coll string, targ
 			Created int64 `json:"created"`
 			Errors  int64 `json:"errors"`
 		}
-		err := c.DoJSON(ctx, client.Request{Method: "POST", Database: db, Path: "/_api/import", Query: q, Body: buf.Bytes()}, &res)
-		lines := int64(bytes.Count(buf.Bytes(), []byte{'\n'}))
-		buf.Reset()
+		err := c.DoJSON(ctx, client.Request{Method: "POST", Database: db, Path: "/_api/import", Query: q, Body: buf}, &res)
+		lines := int64(bytes.Count(buf, []byte{'\n'}))
+		buf = buf[:0]
 		if err == nil && (res.Errors > 0 || res.Created != lines) {
 			err = fmt.Errorf("import into %s: %d created, %d errors, want %d created", coll, res.Created, res.Errors, lines)
 		}
 		return err
 	}
-	for i := 0; bytesOut < target; i++ {
-		start := buf.Len()
-		fmt.Fprintf(&buf, `{"_key":"%s%d","n":%d,"f":%g,"active":%v,"name":"user %d","email":"user%d@example.com","tags":["t%d","t%d"],"text":"`,
-			coll, i, i, rng.Float64()*1e6, rng.IntN(2) == 0, i, i, rng.IntN(50), rng.IntN(50))
-		for w := 0; w < 100+rng.IntN(40); w++ {
-			buf.WriteString(dmBenchWords[rng.IntN(len(dmBenchWords))])
-			buf.WriteByte(' ')
-		}
-		buf.WriteString(`","nested":{"a":` + strconv.Itoa(rng.IntN(1000)) + `,"b":"` + strconv.FormatUint(rng.Uint64(), 36) + `"}}` + "\n")
-		bytesOut += int64(buf.Len() - start)
+	for bytesOut < target {
+		n := len(buf)
+		key, rest := gen.next()
+		buf = importLine(buf, key, rest)
+		bytesOut += int64(len(buf) - n)
 		docs++
-		if buf.Len() >= 4<<20 {
+		if len(buf) >= 4<<20 {
 			if err := flush(); err != nil {
 				return bytesOut, docs, err
 			}

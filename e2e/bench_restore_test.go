@@ -172,61 +172,44 @@ func rsStartServerProcess(b *testing.B) (*target, func()) {
 	return &target{Endpoint: ep, Username: "root", PID: cmd.Process.Pid}, stop
 }
 
-// rsBenchGenerate writes a gzipped 3.12-style dump of about size uncompressed bytes: one
-// large collection (60%), two medium ones and an edge collection. It returns the document
-// count and the uncompressed size.
+// rsBenchGenerate writes the benchmark data set (benchColls: the documents BenchmarkDump
+// loads, until size bytes of them as imported) as a gzipped 3.12-style dump holds it: _key,
+// _id, _rev, then the other members, one document per line, each collection with its
+// persistent index. It returns the document count and the uncompressed size of the data files.
 func rsBenchGenerate(b *testing.B, dir string, size int64) (int64, int64) {
 	b.Helper()
 	must(b, os.MkdirAll(dir, 0o755), "mkdir")
 	os.WriteFile(filepath.Join(dir, "ENCRYPTION"), []byte("none"), 0o644)
 	os.WriteFile(filepath.Join(dir, "dump.json"), []byte(`{"database":"bench","lastTickAtDumpStart":"1","useEnvelope":false,"properties":{"id":"1","name":"bench","isSystem":false}}`), 0o644)
-	parts := []struct {
-		name  string
-		typ   int
-		share float64
-	}{{"events", 2, 0.6}, {"users", 2, 0.15}, {"items", 2, 0.15}, {"links", 3, 0.10}}
 	var docs, raw int64
-	for _, p := range parts {
-		sum := md5.Sum([]byte(p.name))
-		base := p.name + "_" + hex.EncodeToString(sum[:])
-		st, _ := json.Marshal(Doc{"indexes": []Doc{{"type": "persistent", "fields": []string{"n"}, "name": "byN", "unique": false, "sparse": false}},
-			"parameters": Doc{"name": p.name, "type": p.typ, "keyOptions": Doc{"type": "traditional", "allowUserKeys": true}, "numberOfShards": 1, "replicationFactor": 1}})
+	for ci, bc := range benchColls {
+		sum := md5.Sum([]byte(bc.name))
+		base := bc.name + "_" + hex.EncodeToString(sum[:])
+		st, _ := json.Marshal(Doc{"indexes": []any{benchIndex},
+			"parameters": Doc{"name": bc.name, "type": 2, "keyOptions": Doc{"type": "traditional", "allowUserKeys": true}, "numberOfShards": 1, "replicationFactor": 1}})
 		must(b, os.WriteFile(filepath.Join(dir, base+".structure.json"), st, 0o644), "structure")
 		f, err := os.Create(filepath.Join(dir, base+".data.json.gz"))
 		must(b, err, "create")
 		zw := pgzip.NewWriter(f)
 		w := bufio.NewWriterSize(zw, 1<<20)
-		target := int64(float64(size) * p.share)
+		gen := newBenchDocGen(ci)
+		target := size * bc.weight / 10
 		var line []byte
-		for i, n := 0, int64(0); n < target; i++ {
-			line = line[:0]
-			line = append(line, `{"_key":"`...)
-			line = strconv.AppendInt(line, int64(i), 10)
+		for n := int64(0); n < target; {
+			key, rest := gen.next()
+			n += int64(len(key) + len(rest) + len(`{"_key":""`) + 1) // as imported (importLine)
+			line = append(line[:0], `{"_key":"`...)
+			line = append(line, key...)
 			line = append(line, `","_id":"`...)
-			line = append(line, p.name...)
+			line = append(line, bc.name...)
 			line = append(line, '/')
-			line = strconv.AppendInt(line, int64(i), 10)
+			line = append(line, key...)
 			line = append(line, `","_rev":"_h`...)
-			line = strconv.AppendInt(line, int64(i*7919), 36)
+			line = strconv.AppendInt(line, docs*7919, 36)
 			line = append(line, `---"`...)
-			if p.typ == 3 {
-				line = append(line, `,"_from":"users/`...)
-				line = strconv.AppendInt(line, int64(i%1000), 10)
-				line = append(line, `","_to":"items/`...)
-				line = strconv.AppendInt(line, int64((i*31)%1000), 10)
-				line = append(line, '"')
-			}
-			line = append(line, `,"n":`...)
-			line = strconv.AppendInt(line, int64(i%977), 10)
-			line = append(line, `,"name":"name `...)
-			line = strconv.AppendInt(line, int64(i), 16)
-			line = append(line, `","score":`...)
-			line = strconv.AppendFloat(line, float64(i%10000)/7.0, 'g', -1, 64)
-			line = append(line, `,"tags":["alpha","beta","gamma"],"text":"`...)
-			line = append(line, strings.Repeat("lorem ipsum dolor sit amet ", 8+i%8)...)
-			line = append(line, `"}`+"\n"...)
+			line = append(line, rest...)
+			line = append(line, '\n')
 			w.Write(line)
-			n += int64(len(line))
 			raw += int64(len(line))
 			docs++
 		}
