@@ -265,7 +265,7 @@ func TestImportBatchWAL(t *testing.T) {
 
 // TestRestoreDataKeepsDumpLines checks the zero-copy path: lines already in stored form are
 // kept as they are (their bytes are the body's), every other line is rendered anew with the
-// right _id, and both read back exactly.
+// right _id, over its own bytes when the stored form is not longer, and all read back exactly.
 func TestRestoreDataKeepsDumpLines(t *testing.T) {
 	s := rtServer(t, Options{})
 	e := rtColl(t, s, "e", 3)
@@ -287,8 +287,8 @@ func TestRestoreDataKeepsDumpLines(t *testing.T) {
 		kept bool
 	}{
 		"1": {`{"_key":"1","_id":"e/1","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW---","w":1}`, true},
-		"2": {`{"_key":"2","_id":"e/2","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW--_","w":2}`, false},
-		"3": {`{"_key":"3","_id":"e/3","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW--A","w":3}`, false},
+		"2": {`{"_key":"2","_id":"e/2","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW--_","w":2}`, true}, // rendered in place
+		"3": {`{"_key":"3","_id":"e/3","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW--A","w":3}`, true}, // rendered in place
 		"4": {`{"_key":"4","_id":"e/4","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW--B"}`, true},
 	}
 	for k, w := range want {
@@ -303,12 +303,21 @@ func TestRestoreDataKeepsDumpLines(t *testing.T) {
 	if d := e.Lookup("5"); d == nil || inBody(d) || !strings.HasSuffix(string(d.Raw), `","w":5}`) || d.Rev == "" {
 		t.Fatalf("5: %+v", d)
 	}
-	// Without preserveRevisionIds nothing is kept: every document gets a new _rev.
-	if err := restoreData(e, body[:bytes.IndexByte(body, '\n')+1], false); err != nil {
+	if d := e.Lookup("2"); len(d.Raw) >= strings.Index(string(body[len(want["1"].raw)+1:]), "\n") {
+		t.Fatalf("2 rendered in place is %d bytes long, its line is not longer", len(d.Raw))
+	}
+	// Without preserveRevisionIds every document gets a new _rev (a request has a body of its
+	// own: restoreData may write over it).
+	body2 := append([]byte(nil), body[:bytes.IndexByte(body, '\n')+1]...)
+	if err := restoreData(e, body2, false); err != nil {
 		t.Fatal(err)
 	}
-	if d := e.Lookup("1"); inBody(d) || d.Rev == "_fMI8cLW---" {
+	if d := e.Lookup("1"); d.Rev == "_fMI8cLW---" || !strings.HasPrefix(string(d.Raw), `{"_key":"1","_id":"e/1","_from":"v/a","_to":"v/b","_rev":"`+d.Rev+`","w":1}`) {
 		t.Fatalf("1 without preserveRevisionIds: %s", d.Raw)
+	}
+	// The first version, kept in the first body, is untouched.
+	if got := string(body[:len(want["1"].raw)]); got != want["1"].raw {
+		t.Fatalf("first body changed: %s", got)
 	}
 }
 
@@ -367,5 +376,229 @@ func TestRestoreDataErrorOrder(t *testing.T) {
 	}
 	if e.Count() != 1 || e.Lookup("a") == nil {
 		t.Fatalf("count %d", e.Count())
+	}
+}
+
+// TestRestoreDataRendersInPlace checks documents rendered over their own line: system
+// attributes out of order (as some dumps write edges), an envelope line, a key with escapes
+// in a user member name; each keeps its own bytes and reads back exactly.
+func TestRestoreDataRendersInPlace(t *testing.T) {
+	s := rtServer(t, Options{})
+	e := rtColl(t, s, "e", 3)
+	lines := []string{
+		`{"_key":"1","_id":"e/1","_rev":"_fMI8cLW---","_from":"v/a","_to":"v/b","w":1,"t":"x y"}`,
+		`{"type":2300,"data":{"_key":"2","_rev":"_fMI8cLW--_","_id":"e/2","_to":"v/d","_from":"v/c","w":[1, 2]}}`,
+		`{"_rev":"_fMI8cLW--A","_key":"3","_from":"v/a","_to":"v/b","_id":"e/3","a\u0062":3}`,
+	}
+	body := []byte(strings.Join(lines, "\n") + "\n")
+	if err := restoreData(e, body, true); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"1": `{"_key":"1","_id":"e/1","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW---","w":1,"t":"x y"}`,
+		"2": `{"_key":"2","_id":"e/2","_from":"v/c","_to":"v/d","_rev":"_fMI8cLW--_","w":[1, 2]}`,
+		"3": `{"_key":"3","_id":"e/3","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW--A","ab":3}`,
+	}
+	b0 := uintptr(unsafe.Pointer(&body[0]))
+	var spans [][2]uintptr
+	for k, w := range want {
+		d := e.Lookup(k)
+		if d == nil || string(d.Raw) != w || d.Key != k || !strings.Contains(w, `"_rev":"`+d.Rev+`"`) {
+			t.Fatalf("%s: %+v, want %s", k, d, w)
+		}
+		p := uintptr(unsafe.Pointer(unsafe.SliceData(d.Raw)))
+		if p < b0 || p+uintptr(len(d.Raw)) > b0+uintptr(len(body)) {
+			t.Fatalf("%s: not rendered in its line", k)
+		}
+		for _, sp := range spans {
+			if p < sp[1] && sp[0] < p+uintptr(len(d.Raw)) {
+				t.Fatalf("%s: overlaps another document", k)
+			}
+		}
+		spans = append(spans, [2]uintptr{p, p + uintptr(len(d.Raw))})
+	}
+	// Dumped back, they are what was restored.
+	var got []string
+	for _, d := range e.Snapshot() {
+		got = append(got, string(d.Raw))
+	}
+	if strings.Join(got, "\n") != strings.Join([]string{want["1"], want["2"], want["3"]}, "\n") {
+		t.Fatalf("snapshot:\n%s", strings.Join(got, "\n"))
+	}
+}
+
+// TestWALReusesTrimmedSegments fills a small WAL many times over, with batches that must be
+// merged with markers already logged, and checks that the segments it trims and reuses hold
+// exactly the markers that belong there (no stale entries from an earlier use).
+func TestWALReusesTrimmedSegments(t *testing.T) {
+	const per = 64 + 8 // entrySize of a marker with 8 bytes of data
+	w := newWAL(3 * walSegment * per)
+	data := func(tick uint64) []byte { return []byte(fmt.Sprintf("%08d", tick%100000000)) }
+	tick := uint64(1)
+	for round := 0; round < 6; round++ {
+		// Two batches with interleaved ticks; the later one is logged first, so the earlier
+		// one takes the later one's markers off the tail and merges them back.
+		var a, b []Marker
+		for i := 0; i < walSegment; i++ {
+			a = append(a, Marker{Tick: tick, Data: data(tick)})
+			b = append(b, Marker{Tick: tick + 1, Data: data(tick + 1)})
+			tick += 2
+		}
+		w.appendBatch(b)
+		w.appendBatch(a)
+		for i := 0; i < walSegment/2; i++ {
+			w.append(Marker{Tick: tick, Data: data(tick)})
+			tick++
+		}
+	}
+	if !w.Trimmed() || len(w.segs) > 4 {
+		t.Fatalf("trimmed %v, %d segments", w.Trimmed(), len(w.segs))
+	}
+	if len(w.free) > maxFreeSegments {
+		t.Fatalf("%d free segments kept", len(w.free))
+	}
+	first, last := w.Range()
+	ms, more := w.Since(0, 1<<40)
+	if more || len(ms) != w.Count() || int(last-first+1) != len(ms) || last != tick-1 {
+		t.Fatalf("%d markers (count %d, more %v), range %d..%d, last tick %d", len(ms), w.Count(), more, first, last, tick-1)
+	}
+	for i, m := range ms {
+		if m.Tick != first+uint64(i) || string(m.Data) != string(data(m.Tick)) {
+			t.Fatalf("marker %d: tick %d data %s, want tick %d", i, m.Tick, m.Data, first+uint64(i))
+		}
+	}
+	if w.bytes > w.max || w.bytes != len(ms)*per {
+		t.Fatalf("bytes %d for %d markers (max %d)", w.bytes, len(ms), w.max)
+	}
+}
+
+// TestRestoreDataBatchesReuseScratch sends batches of falling size to one collection (the
+// working slices of a batch are kept for the next one) and checks that no document, removal
+// or failure of an earlier batch leaks into a later one.
+func TestRestoreDataBatchesReuseScratch(t *testing.T) {
+	s := rtServer(t, Options{})
+	c := rtColl(t, s, "r", 2)
+	var body bytes.Buffer
+	for i := 0; i < 3000; i++ {
+		fmt.Fprintf(&body, `{"_key":"k%d","_rev":"_fMI8cLW---","v":%d}`+"\n", i, i)
+	}
+	if err := restoreData(c, body.Bytes(), true); err != nil {
+		t.Fatal(err)
+	}
+	// A failing batch (bad key on its last line) changes nothing.
+	bad := []byte(`{"_key":"n1","v":1}` + "\n" + `{"type":2302,"data":{"_key":"k0"}}` + "\n" + `{"_key":"bad key","v":2}` + "\n")
+	if err := restoreData(c, bad, true); err == nil {
+		t.Fatal("bad key accepted")
+	}
+	// A small batch: removals and a replacement.
+	small := []byte(`{"type":2302,"data":{"_key":"k1"}}` + "\n" + `{"_key":"k2","v":"new"}` + "\n")
+	if err := restoreData(c, small, false); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.Count(); n != 2999 {
+		t.Fatalf("count %d, want 2999", n)
+	}
+	if c.Lookup("n1") != nil || c.Lookup("k1") != nil || c.Lookup("k0") == nil {
+		t.Fatalf("n1 %v, k1 %v, k0 %v", c.Lookup("n1"), c.Lookup("k1"), c.Lookup("k0"))
+	}
+	if d := c.Lookup("k2"); d == nil || !strings.HasSuffix(string(d.Raw), `,"v":"new"}`) {
+		t.Fatalf("k2: %v", d)
+	}
+	if d := c.Lookup("k2999"); d == nil || string(d.Raw) != `{"_key":"k2999","_id":"r/k2999","_rev":"_fMI8cLW---","v":2999}` {
+		t.Fatalf("k2999: %v", d)
+	}
+}
+
+// TestRestoreDataRebuildsKeyMap sends batches that outgrow the key map made for the first
+// one (presizeLocked rebuilds it from the storage order), with removed documents (holes in
+// the storage order) and replaced ones in between, and checks every key against its document.
+func TestRestoreDataRebuildsKeyMap(t *testing.T) {
+	s := rtServer(t, Options{})
+	c := rtColl(t, s, "m", 2)
+	batch := func(from, to int, tag string) []byte {
+		var b bytes.Buffer
+		for i := from; i < to; i++ {
+			fmt.Fprintf(&b, `{"_key":"k%d","_id":"m/k%d","_rev":"_fMI8cLW---","t":"%s"}`+"\n", i, i, tag)
+		}
+		return b.Bytes()
+	}
+	if err := restoreData(c, batch(0, 2000, "a"), true); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2000; i += 3 {
+		if err := c.RemoveKey(fmt.Sprintf("k%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	room := c.docsRoom
+	if err := restoreData(c, batch(1000, 6000, "b"), true); err != nil {
+		t.Fatal(err)
+	}
+	if c.docsRoom <= room {
+		t.Fatalf("key map not rebuilt: room %d, then %d", room, c.docsRoom)
+	}
+	if err := restoreData(c, batch(5000, 9000, "c"), true); err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	for i := 0; i < 9000; i++ {
+		tag := "c"
+		switch {
+		case i < 1000 && i%3 == 0:
+			tag = ""
+		case i < 1000:
+			tag = "a"
+		case i < 5000:
+			tag = "b"
+		}
+		d := c.Lookup(fmt.Sprintf("k%d", i))
+		if tag == "" {
+			if d != nil {
+				t.Fatalf("k%d was removed: %s", i, d.Raw)
+			}
+			continue
+		}
+		want++
+		if d == nil || !strings.HasSuffix(string(d.Raw), `"t":"`+tag+`"}`) {
+			t.Fatalf("k%d: %v, want tag %s", i, d, tag)
+		}
+	}
+	if c.Count() != want || len(c.docs) != want {
+		t.Fatalf("count %d, %d keys, want %d", c.Count(), len(c.docs), want)
+	}
+	for k, i := range c.docs {
+		if c.order[i] == nil || c.order[i].Key != k {
+			t.Fatalf("key %s points at %d", k, i)
+		}
+	}
+}
+
+// TestRestoreDataRenderInPlaceAndRemovals renders documents over their lines (their key moves
+// within the line) in a batch that also removes and re-adds keys: the removal markers must
+// still find the documents they cancel and be cancelled by later documents.
+func TestRestoreDataRenderInPlaceAndRemovals(t *testing.T) {
+	s := rtServer(t, Options{})
+	c := rtColl(t, s, "x", 2)
+	body := []byte(`{"_rev":"_fMI8cLW---","_id":"old/a","v":1,"_key":"a"}` + "\n" + // rendered in place: the key moves
+		`{"_rev":"_fMI8cLW--_","_id":"old/b","v":2,"_key":"b"}` + "\n" +
+		`{"type":2302,"data":{"_key":"a"}}` + "\n" + // removes a (its last marker)
+		`{"type":2302,"data":{"_key":"b"}}` + "\n" +
+		`{"_rev":"_fMI8cLW--A","_id":"old/b","v":3,"_key":"b"}` + "\n") // b comes back
+	b0 := uintptr(unsafe.Pointer(&body[0]))
+	if err := restoreData(c, body, true); err != nil {
+		t.Fatal(err)
+	}
+	if d := c.Lookup("a"); d != nil {
+		t.Fatalf("a was removed by a later marker: %s", d.Raw)
+	}
+	d := c.Lookup("b")
+	if d == nil || string(d.Raw) != `{"_key":"b","_id":"x/b","_rev":"_fMI8cLW--A","v":3}` {
+		t.Fatalf("b: %v", d)
+	}
+	if p := uintptr(unsafe.Pointer(&d.Raw[0])); p < b0 || p >= b0+uintptr(len(body)) {
+		t.Fatal("b was not rendered in place")
+	}
+	if c.Count() != 1 {
+		t.Fatalf("count %d", c.Count())
 	}
 }

@@ -442,10 +442,24 @@ func restoreData(coll *Collection, body []byte, preserveRevs bool) error {
 	// the first invalid document is reported, and documents whose key a later removal marker
 	// removes are neither checked nor stored.
 	rp := &restoreParser{coll: coll.Name, reuse: true}
-	var arena docArena
-	ops := make([]restoreOp, 0, len(body)/128+16)
-	var tick, tickEnd uint64 // ticks reserved for the documents, a block at a time
+	// The batch's documents share chunks: most of them live and die together.
+	arena := docArena{bulk: true}
+	lines := bytes.Count(body, []byte{'\n'}) + 1
+	arena.bulkDocs(lines)
+	sc := getRestoreScratch()
+	defer putRestoreScratch(sc)
+	ops := sc.ops[:0]
+	if cap(ops) == 0 {
+		ops = make([]restoreOp, 0, len(body)/128+16)
+	}
+	// Ticks for the documents, reserved at once: a batch's ticks are consecutive, so that the
+	// WAL rarely has to merge the markers of batches logged in parallel (see appendSeq).
+	tick := coll.db.st.NextTicks(lines)
+	tickEnd := tick + uint64(lines)
+	consumed := 0
 	err := forEachRestoreLine(body, func(lineNo int, l []byte) error {
+		arena.expect = len(body) - consumed // this line and the rest
+		consumed += len(l) + 1
 		op, err := rp.parseLine(lineNo, l)
 		if err != nil {
 			return err
@@ -464,12 +478,17 @@ func restoreData(coll *Collection, body []byte, preserveRevs bool) error {
 			tickEnd = tick + 256
 		}
 		// keepInput: documents already in stored form keep their bytes of the body, which
-		// readBody allocated for this request alone and nothing modifies or reuses.
+		// readBody allocated for this request alone and nothing else modifies or reuses;
+		// others may be rendered over their own line (renderInPlace).
 		op.d, op.err = coll.prepareRestored(&arena, p, true, tick)
+		if op.d != nil {
+			op.key = op.d.Key // p.key may lie in bytes rendered over
+		}
 		tick++
 		ops = append(ops, op)
 		return nil
 	})
+	sc.ops = ops
 	if err != nil {
 		return err
 	}
@@ -485,7 +504,7 @@ func restoreData(coll *Collection, body []byte, preserveRevs bool) error {
 			delete(removals, op.key)
 		}
 	}
-	docs := make([]*Doc, 0, len(ops))
+	docs := sc.docs[:0]
 	for _, op := range ops {
 		if op.remove || (removals != nil && removals[op.key]) {
 			continue
@@ -495,11 +514,13 @@ func restoreData(coll *Collection, body []byte, preserveRevs bool) error {
 		}
 		docs = append(docs, op.d)
 	}
+	sc.docs = docs
 	// The removals' ticks come after the documents' (they touch other keys: the order
 	// between the two does not matter).
 	removeTick := coll.db.st.NextTicks(len(removals) + 1)
 	var removed []Marker // the removals' WAL markers; the documents' are made when logged
-	undo := make([]undoEntry, 0, len(docs)+len(removals))
+	undo := sc.undo[:0]
+	defer func() { sc.undo = undo }()
 	coll.mu.Lock()
 	rollback := func() {
 		for i := len(undo) - 1; i >= 0; i-- {
@@ -525,12 +546,23 @@ func restoreData(coll *Collection, body []byte, preserveRevs bool) error {
 		}
 	}
 	coll.presizeLocked(len(docs))
-	for _, d := range docs {
-		var old *Doc
-		if pos, ok := coll.docs[d.Key]; ok {
-			old = coll.order[pos]
+	var touched byte
+	for i, d := range docs {
+		// Load the key a few documents ahead: its bytes lie in the body, out of the cache by
+		// now, and the load overlaps with the map work for this document instead of the map
+		// waiting for each key in turn.
+		if j := i + 8; j < len(docs) && len(docs[j].Key) > 0 {
+			touched ^= docs[j].Key[0]
 		}
-		if err := coll.install(d, old); err != nil {
+		// One lookup: installAt is told where the old version is.
+		var old *Doc
+		pos, ok := coll.docs[d.Key]
+		if ok {
+			old = coll.order[pos]
+		} else {
+			pos = -1
+		}
+		if err := coll.installAt(d, old, pos); err != nil {
 			rollback()
 			coll.mu.Unlock()
 			return err
@@ -538,6 +570,7 @@ func restoreData(coll *Collection, body []byte, preserveRevs bool) error {
 		coll.trackUserKey(d.Key)
 		undo = append(undo, undoEntry{key: d.Key, old: old})
 	}
+	sc.sink = touched // keeps the loads ahead from being optimized away
 	coll.mu.Unlock()
 	coll.db.st.WAL.appendWrites(coll, nil, docs, removed)
 	return nil

@@ -721,7 +721,10 @@ func readBody(r *http.Request) ([]byte, error) {
 	}
 	if r.ContentLength > 0 && r.ContentLength < maxBodySize {
 		// Exact size known: one allocation (bytes.Buffer.ReadFrom would double it at the end).
+		// A large body (restore-data, import) is fresh memory, about to be written whole:
+		// its pages are mapped at once rather than faulted in one by one.
 		b := make([]byte, r.ContentLength)
+		prefault(b)
 		if _, err := io.ReadFull(rd, b); err != nil {
 			return nil, err
 		}

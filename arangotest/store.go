@@ -262,13 +262,15 @@ type Collection struct {
 	IsSystem bool
 	GUID     string
 
-	mu      sync.RWMutex
-	props   map[string]json.RawMessage
-	keygen  KeyGen
-	docs    map[string]int // key -> position in order
-	order   []*Doc         // storage order; nil = removed
-	holes   int
-	indexes []*Index
+	mu     sync.RWMutex
+	props  map[string]json.RawMessage
+	keygen KeyGen
+	docs   map[string]int // key -> position in order
+	order  []*Doc         // storage order; nil = removed
+	holes  int
+	// docsRoom is the number of keys docs was last made for by presizeLocked (0: unknown).
+	docsRoom int
+	indexes  []*Index
 	// revTick is the tick of the last write (collection revision).
 	revTick uint64
 	// locks held by running stream transactions: key -> transaction id.
@@ -881,11 +883,19 @@ type docArena struct {
 	buf     []byte
 	docs    []Doc
 	scratch []byte // for isStoredForm
+	render  []byte // for renderInPlace
+	// bulk: a large batch whose documents live and die together (restore-data). Once its
+	// first chunk is full, each data chunk holds about what is still expected (expect: the
+	// bytes of input still to come, when known; else twice the chunk before), up to
+	// docArenaBulkChunk (see bulkDocs for the headers).
+	bulk   bool
+	expect int
 }
 
 const (
-	docArenaChunk = 64 << 10 // bytes of document data per chunk
-	docArenaDocs  = 256      // Doc headers per chunk
+	docArenaChunk     = 64 << 10 // bytes of document data per chunk
+	docArenaDocs      = 256      // Doc headers per chunk
+	docArenaBulkChunk = 4 << 20  // largest data chunk of a bulk arena
 )
 
 // reserve returns an empty slice with capacity n, from the current chunk when it fits.
@@ -894,7 +904,16 @@ func (a *docArena) reserve(n int) []byte {
 		return make([]byte, 0, n)
 	}
 	if cap(a.buf)-len(a.buf) < n {
-		a.buf = make([]byte, 0, docArenaChunk)
+		size := docArenaChunk
+		if a.bulk && cap(a.buf) > 0 {
+			size = 2 * cap(a.buf)
+			if a.expect > 0 {
+				size = a.expect + a.expect/8 // stored forms may add _id and _rev
+			}
+			size = max(min(size, docArenaBulkChunk), docArenaChunk)
+		}
+		a.buf = make([]byte, 0, size)
+		prefault(a.buf)
 	}
 	l := len(a.buf)
 	return a.buf[l : l : l+n]
@@ -926,6 +945,17 @@ func (a *docArena) doc() *Doc {
 // nil it holds the user members already rendered (`"k":v,"k2":v2`, see parsedDoc.userRaw)
 // and is copied as one block instead of user.
 func (c *Collection) newDocIn(a *docArena, key, rev string, tick uint64, from, to string, user []member, userRaw []byte) *Doc {
+	buf := a.reserve(c.storedSize(key, rev, from, to, user, userRaw))
+	buf, keyOff, revOff := c.appendStored(buf, key, rev, from, to, user, userRaw)
+	a.commit(buf)
+	buf = buf[:len(buf):len(buf)] // an append to Raw must never reach the next document
+	d := a.doc()
+	*d = Doc{Key: unsafe.String(&buf[keyOff], len(key)), Rev: unsafe.String(&buf[revOff], len(rev)), Tick: tick, Raw: buf}
+	return d
+}
+
+// storedSize is an upper bound of the length of appendStored's output.
+func (c *Collection) storedSize(key, rev string, from, to string, user []member, userRaw []byte) int {
 	n := 48 + len(key)*2 + len(c.Name) + len(from) + len(to) + len(rev)
 	if userRaw != nil {
 		n += len(userRaw)
@@ -934,9 +964,14 @@ func (c *Collection) newDocIn(a *docArena, key, rev string, tick uint64, from, t
 			n += len(m.key) + len(m.val) + 4
 		}
 	}
-	buf := a.reserve(n)
+	return n
+}
+
+// appendStored appends the stored form of a document version to buf (see newDocIn) and
+// returns where its key and revision start.
+func (c *Collection) appendStored(buf []byte, key, rev string, from, to string, user []member, userRaw []byte) (_ []byte, keyOff, revOff int) {
 	buf = append(buf, `{"_key":"`...)
-	keyOff := len(buf)
+	keyOff = len(buf)
 	buf = append(buf, key...)
 	buf = append(buf, `","_id":`...)
 	buf = appendJSONString(buf, c.Name)
@@ -950,7 +985,7 @@ func (c *Collection) newDocIn(a *docArena, key, rev string, tick uint64, from, t
 		buf = appendJSONString(buf, to)
 	}
 	buf = append(buf, `,"_rev":"`...)
-	revOff := len(buf)
+	revOff = len(buf)
 	buf = append(buf, rev...)
 	buf = append(buf, '"')
 	if userRaw != nil {
@@ -967,11 +1002,7 @@ func (c *Collection) newDocIn(a *docArena, key, rev string, tick uint64, from, t
 		}
 	}
 	buf = append(buf, '}')
-	a.commit(buf)
-	buf = buf[:len(buf):len(buf)] // an append to Raw must never reach the next document
-	d := a.doc()
-	*d = Doc{Key: unsafe.String(&buf[keyOff], len(key)), Rev: unsafe.String(&buf[revOff], len(rev)), Tick: tick, Raw: buf}
-	return d
+	return buf, keyOff, revOff
 }
 
 // build renders the stored form of a document (see newDoc).
@@ -1128,6 +1159,17 @@ func (c *Collection) checkUserKey(key string) error {
 // install puts d in place of the current version of its key (lock held) and updates indexes.
 // It checks unique indexes first; on conflict nothing changes.
 func (c *Collection) install(d *Doc, old *Doc) error {
+	pos, ok := c.docs[d.Key]
+	if !ok {
+		pos = -1
+	}
+	return c.installAt(d, old, pos)
+}
+
+// installAt is install for a caller that has looked the key up: pos is its current
+// version's place in c.order, -1 if it has none (a restore batch hashes each key once
+// for the lookup and once to store it, not three times).
+func (c *Collection) installAt(d *Doc, old *Doc, pos int) error {
 	var oldVals, newVals [][]string
 	for i, ix := range c.indexes {
 		if !ix.tracked() {
@@ -1160,8 +1202,8 @@ func (c *Collection) install(d *Doc, old *Doc) error {
 		}
 		ix.add(newVals[i], d.Key)
 	}
-	if p, ok := c.docs[d.Key]; ok {
-		c.order[p] = nil
+	if pos >= 0 {
+		c.order[pos] = nil
 		c.holes++
 	}
 	c.docs[d.Key] = len(c.order)
@@ -1291,7 +1333,36 @@ func (c *Collection) prepareRestored(a *docArena, p *parsedDoc, keepInput bool, 
 		*d = Doc{Key: p.key, Rev: p.rev, Tick: tick, Raw: p.raw[:len(p.raw):len(p.raw)]}
 		return d, nil
 	}
+	if keepInput && a != nil {
+		if d := c.renderInPlace(a, p, rev, tick); d != nil {
+			return d, nil
+		}
+	}
 	return c.newDocIn(a, p.key, rev, tick, p.from, p.to, p.user, p.userRaw), nil
+}
+
+// renderInPlace renders the stored form of p over its own input bytes when it is not longer
+// (the same members in another order, whitespace dropped, a new _rev for an old one): the
+// document then needs no memory of its own, like one already in stored form. It renders
+// into scratch first, as the members are views of the bytes it overwrites. nil: it does
+// not fit.
+func (c *Collection) renderInPlace(a *docArena, p *parsedDoc, rev string, tick uint64) *Doc {
+	// What the stored form has at least (_key, _id, _rev and the user block): when that does
+	// not fit, rendering twice is not worth trying.
+	least := len(`{"_key":"","_id":"/","_rev":""}`) + 2*len(p.key) + len(c.Name) + len(rev) + len(p.userRaw)
+	if least > len(p.raw) {
+		return nil
+	}
+	buf, keyOff, revOff := c.appendStored(a.render[:0], p.key, rev, p.from, p.to, p.user, p.userRaw)
+	a.render = buf
+	if len(buf) > len(p.raw) {
+		return nil
+	}
+	dst := p.raw[:len(buf):len(buf)]
+	copy(dst, buf)
+	d := a.doc()
+	*d = Doc{Key: unsafe.String(&dst[keyOff], len(p.key)), Rev: unsafe.String(&dst[revOff], len(rev)), Tick: tick, Raw: dst}
+	return d
 }
 
 // isStoredForm reports whether p.raw is byte for byte what newDocIn would render for p with
@@ -1330,13 +1401,43 @@ func (c *Collection) isStoredForm(a *docArena, p *parsedDoc) bool {
 	return len(rest) == len(p.userRaw)+2 && rest[0] == ',' && unsafe.SliceData(rest[1:]) == unsafe.SliceData(p.userRaw)
 }
 
-// presizeLocked makes room for n more documents in an empty collection (lock held), so that
-// a large first batch does not grow the key map and the storage order step by step.
+// presizeLocked makes room for n more documents (lock held), so that a large batch neither
+// grows the key map nor the storage order step by step.
+//
+// The key map is made for twice the first batch, then rebuilt for four times what it must
+// hold when a batch would not fit. Go's map grows by splitting full tables, hashing every key
+// again each time the map doubles: a key's bytes lie anywhere in the documents, and reading
+// them is a cache and TLB miss. The rebuild reads the keys in storage order (sequentially,
+// as the batches were written) and fewer times over.
 func (c *Collection) presizeLocked(n int) {
-	if len(c.docs) == 0 && n > 1024 {
-		c.docs = make(map[string]int, n)
+	if n <= 1024 {
+		return
+	}
+	if len(c.docs) == 0 {
+		c.docs = make(map[string]int, 2*n)
+		c.docsRoom = 2 * n
 		c.order = make([]*Doc, 0, n)
+		prefaultSlice(c.order)
 		c.holes = 0
+		return
+	}
+	if need := len(c.docs) + n; need > c.docsRoom {
+		room := 4 * need
+		m := make(map[string]int, room)
+		for i, d := range c.order {
+			if d != nil {
+				m[d.Key] = i
+			}
+		}
+		c.docs, c.docsRoom = m, room
+	}
+	// The storage order grows by doubling (append grows a large slice by a quarter, so that
+	// a restore would copy it, into fresh memory, a dozen times over).
+	if need := len(c.order) + n; need > cap(c.order) {
+		o := make([]*Doc, len(c.order), max(need, 2*cap(c.order)))
+		prefaultSlice(o)
+		copy(o, c.order)
+		c.order = o
 	}
 }
 
@@ -1423,7 +1524,14 @@ type WAL struct {
 	max      int
 	trimmed  bool
 	lastMeta *walMeta // the newest entry's, shared by the entries after it while equal
+	// free holds trimmed segments (cleared) for reuse, later appendSeq's scratch: a bulk
+	// restore logs a marker per document, and fresh memory costs a page fault per page.
+	free  [][]walEntry
+	later []walEntry
 }
+
+// maxFreeSegments bounds the trimmed segments kept for reuse (about 10 MiB).
+const maxFreeSegments = 32
 
 // walEntry is a Marker as the WAL holds it: 40 bytes instead of 88 (a bulk write logs one
 // per document, and ingest speed is mostly the first touch of fresh memory), the fields
@@ -1507,7 +1615,7 @@ func (w *WAL) appendSeq(n int, at func(i int) Marker) {
 	}
 	first := at(0).Tick
 	w.mu.Lock()
-	var later []walEntry // entries already logged with a tick after the batch's first, newest first
+	later := w.later[:0] // entries already logged with a tick after the batch's first, newest first
 	for len(w.segs) > 0 {
 		last := len(w.segs) - 1
 		seg := w.segs[last]
@@ -1538,13 +1646,23 @@ func (w *WAL) appendSeq(n int, at func(i int) Marker) {
 			j--
 		}
 	}
+	clear(later)
+	w.later = later[:0]
 	w.trimLocked()
 	w.mu.Unlock()
 }
 
 func (w *WAL) appendLocked(m walEntry) {
 	if n := len(w.segs); n == 0 || len(w.segs[n-1]) == walSegment {
-		w.segs = append(w.segs, make([]walEntry, 0, walSegment))
+		var seg []walEntry
+		if f := len(w.free); f > 0 {
+			seg, w.free[f-1] = w.free[f-1], nil
+			w.free = w.free[:f-1]
+		} else {
+			seg = make([]walEntry, 0, walSegment)
+			prefaultSlice(seg)
+		}
+		w.segs = append(w.segs, seg)
 	}
 	last := len(w.segs) - 1
 	w.segs[last] = append(w.segs[last], m)
@@ -1573,6 +1691,10 @@ func (w *WAL) trimLocked() {
 			w.bytes -= entrySize(&w.segs[0][i])
 		}
 		w.count -= len(w.segs[0])
+		if seg := w.segs[0]; cap(seg) == walSegment && len(w.free) < maxFreeSegments {
+			clear(seg)
+			w.free = append(w.free, seg[:0])
+		}
 		w.segs[0] = nil
 		w.segs = w.segs[1:]
 		w.trimmed = true
