@@ -358,3 +358,53 @@ func TestFinishRefusesOpenFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDataFileHashLargeWrites: writes large enough to be hashed beside the file write
+// (hashingWriter), mixed with small ones, give the SHA-256 of the bytes on disk.
+func TestDataFileHashLargeWrites(t *testing.T) {
+	for _, compress := range []bool{false, true} {
+		dir := filepath.Join(t.TempDir(), "d")
+		w, err := NewWriter(dir, WriterOptions{Database: "db"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := w.CreateDataFile("c", 0, compress)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all []byte
+		for i, size := range []int{100, hashAsideMin, 3 << 20, 7, hashAsideMin + 1, 1 << 20} {
+			line := bytes.Repeat([]byte{byte('a' + i)}, size-1)
+			batch := append([]byte(`"`), line[:len(line)-1]...)
+			batch = append(batch, '"', '\n')
+			if _, err := f.Write(batch); err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, batch...)
+		}
+		mf, err := f.Commit()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, mf.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != mf.SHA256 || int64(len(b)) != mf.Size {
+			t.Fatalf("compress=%v: manifest SHA-256 %s size %d, file has %x size %d", compress, mf.SHA256, mf.Size, sum, len(b))
+		}
+		plain := b
+		if compress {
+			zr, err := gzip.NewReader(bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if plain, err = io.ReadAll(zr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !bytes.Equal(plain, all) || mf.Documents != 6 {
+			t.Fatalf("compress=%v: content differs (%d bytes, want %d) or %d documents", compress, len(plain), len(all), mf.Documents)
+		}
+	}
+}
