@@ -268,6 +268,24 @@ func (r *LineReader) Close() error {
 	return r.closeFile()
 }
 
+// Detach hands over the buffer that holds the Data of the batch ReadBatch returned last, so
+// that the caller may keep that Data past the next ReadBatch (send it while the next batch is
+// read) without copying it. The reader continues in buf, or in a new buffer when buf is
+// shorter than the old one, and copies there only the bytes it had read beyond that batch.
+// It returns the old buffer, which the reader never touches again: once done with the
+// batch's Data the caller may pass it to a later Detach.
+func (r *LineReader) Detach(buf []byte) (old []byte) {
+	old = r.buf
+	nb := buf[:cap(buf)]
+	if len(nb) < len(old) {
+		nb = make([]byte, len(old))
+	}
+	r.end = copy(nb, old[r.start:r.end])
+	r.start = 0
+	r.buf = nb
+	return old
+}
+
 // ReadBatch returns complete, validated lines of one file totalling at most
 // maxBytes (but at least one line, however long). A batch never spans two
 // files, and its boundaries depend only on the file's content and maxBytes

@@ -78,5 +78,62 @@ func FuzzLineReader(f *testing.F) {
 				t.Fatalf("line %d: %q vs %q", i, lines[i], batchLines[i])
 			}
 		}
+
+		// ReadBatch with Detach after every batch.
+		if got := readDetached(t, files, int(size)); !bytes.Equal(got, joinLines(batchLines)) {
+			t.Fatalf("detached batches hold %q, want %q", got, joinLines(batchLines))
+		}
 	})
+}
+
+// readDetached reads files with ReadBatch, detaching every batch's buffer as a restore does:
+// the batch's Data is used (here: its non-blank lines appended to the result) only after two
+// more batches were read, and its buffer is given to the reader again only after that. It
+// returns the non-blank lines, each ending with a newline.
+func readDetached(t *testing.T, files []DataFile, size int) []byte {
+	t.Helper()
+	r, _ := OpenDataFiles(files)
+	defer r.Close()
+	type held struct{ data, buf []byte }
+	var queue []held
+	var free [][]byte
+	var out []byte
+	use := func(h held) {
+		for _, l := range bytes.SplitAfter(h.data, []byte("\n")) {
+			if l := bytes.TrimSuffix(l, []byte("\n")); !isBlank(l) {
+				out = append(append(out, l...), '\n')
+			}
+		}
+		free = append(free, h.buf)
+	}
+	for {
+		b, err := r.ReadBatch(size)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("ReadBatch with Detach: %v", err)
+		}
+		var buf []byte
+		if len(free) > 0 {
+			buf, free = free[0], free[1:]
+		}
+		queue = append(queue, held{b.Data, r.Detach(buf)})
+		if len(queue) > 2 {
+			use(queue[0])
+			queue = queue[1:]
+		}
+	}
+	for _, h := range queue {
+		use(h)
+	}
+	return out
+}
+
+func joinLines(lines [][]byte) []byte {
+	var out []byte
+	for _, l := range lines {
+		out = append(append(out, l...), '\n')
+	}
+	return out
 }

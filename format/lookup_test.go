@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -316,4 +317,27 @@ func TestMissingDataFile(t *testing.T) {
 	}
 	r.Close()
 	r.Close()
+}
+
+// TestBatchDetach: batches whose buffers the reader handed over (Detach) keep their bytes
+// while the reader goes on in recycled buffers, for plain and gzipped files of many batches
+// and a long line that makes the reader grow its buffer.
+func TestBatchDetach(t *testing.T) {
+	var content strings.Builder
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&content, "{\"_key\":\"k%d\",\"v\":\"%s\"}\n", i, strings.Repeat("x", i%300))
+		if i == 7000 {
+			content.WriteString(`{"_key":"long","v":"` + strings.Repeat("y", 3<<20) + "\"}\n")
+		}
+	}
+	for _, name := range []string{cHash + ".data.json", cHash + ".data.json.gz"} {
+		dir := newDumpDir(t)
+		writeFile(t, dir, name, content.String())
+		db, _ := OpenDatabase(dir)
+		for _, size := range []int{1, 4096, 256 << 10, 1 << 20} {
+			if got := readDetached(t, db.Collection("c").DataFiles, size); string(got) != content.String() {
+				t.Fatalf("%s, batches of %d: detached batches hold %d bytes that differ from the %d written", name, size, len(got), content.Len())
+			}
+		}
+	}
 }

@@ -176,19 +176,27 @@ func (e *engine) restoreData(ctx context.Context, db string, c *CollectionPlan, 
 			setErr(ctx.Err())
 			continue
 		}
+		var owned []byte // the buffer body lies in, when it is ours to give back
 		if !transformed {
-			// Copied out of the reader's buffer only once a slot is free: then no more
-			// buffers exist than slots, and every one comes back through freeBufs (a copy
-			// made while waiting would be one buffer too many for the pool, allocated anew
-			// every time: fresh memory is zeroed and page-faulted in).
-			body = append(e.getBuf(len(b.Data)), b.Data...)
+			// The batch is sent from the reader's buffer, which the reader hands over
+			// (continuing in a free one) instead of the batch being copied out: one pass less
+			// over every byte restored. Taken only once a slot is free, so that no more
+			// buffers exist than freeBufs keeps (one per slot and one per reader); a buffer
+			// more would be allocated anew every time, and fresh memory is zeroed and
+			// page-faulted in.
+			body = b.Data
+			owned = r.Detach(e.takeBuf())
 		}
 		tracker.dispatched(fileNo, off, end)
 		batch := sentBatch{body: body, file: b.File, fileNo: fileNo, off: off, lines: b.Lines, firstLine: b.FirstLine}
 		send := func() {
 			defer func() { <-e.sendSlots }()
 			err := e.sendBatch(ctx, db, c, batch)
-			e.putBuf(body)
+			if owned != nil {
+				e.putBuf(owned)
+			} else {
+				e.putBuf(body)
+			}
 			if err != nil {
 				setErr(err)
 				return
@@ -253,21 +261,19 @@ func (e *engine) sendBatch(ctx context.Context, db string, c *CollectionPlan, b 
 // reused through engine.freeBufs) plus one batch being read per running collection job.
 func inFlight(threads int) int { return max(threads, 1) + 1 }
 
-// getBuf returns a batch buffer of capacity n or more: a reused one when one is free.
-func (e *engine) getBuf(n int) []byte {
+// takeBuf returns a free batch buffer, nil when none is (LineReader.Detach then makes one).
+func (e *engine) takeBuf() []byte {
 	select {
 	case b := <-e.freeBufs:
-		if cap(b) >= n {
-			return b[:0]
-		}
+		return b[:0]
 	default:
+		return nil
 	}
-	return make([]byte, 0, max(n, int(e.opts.BatchSize)+64<<10))
 }
 
 // putBuf keeps b for reuse, unless enough buffers are kept already or b is outsized.
 func (e *engine) putBuf(b []byte) {
-	if cap(b) > 2*int(e.opts.BatchSize)+1<<20 {
+	if cap(b) > 2*int(e.opts.BatchSize)+4<<20 { // a reader's buffer is a batch and some read ahead
 		return // an outsized batch (one huge line): let it go
 	}
 	select {

@@ -45,7 +45,7 @@ type engine struct {
 	rep  progress.Reporter
 
 	sendSlots chan struct{} // requests in flight at most: see inFlight
-	freeBufs  chan []byte   // batch buffers for reuse, at most one per slot
+	freeBufs  chan []byte   // batch buffers for reuse, at most one per slot and per job
 
 	batches, docs, readBytes, sentBytes, skipped atomic.Int64
 	mu                                           sync.Mutex
@@ -68,7 +68,8 @@ func Execute(ctx context.Context, conn *client.Conn, plan *Plan, opts Options, r
 		rep = progress.Nop{}
 	}
 	slots := inFlight(opts.Threads)
-	e := &engine{conn: conn, opts: opts, rep: rep, sendSlots: make(chan struct{}, slots), freeBufs: make(chan []byte, slots)}
+	// Buffers: one per request in flight and one per collection job's reader (see restoreData).
+	e := &engine{conn: conn, opts: opts, rep: rep, sendSlots: make(chan struct{}, slots), freeBufs: make(chan []byte, slots+max(opts.Threads, 1))}
 	for _, w := range plan.Warnings {
 		e.warn(w)
 	}
