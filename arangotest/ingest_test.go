@@ -2,6 +2,7 @@ package arangotest
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math/rand"
 	"strings"
@@ -274,7 +275,7 @@ func TestRestoreDataKeepsDumpLines(t *testing.T) {
 		`{"_key":"3","_id":"e/3","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW--A", "w":3}` + "\n" + // whitespace
 		`{"_key":"4","_id":"e/4","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW--B"}` + "\n" + // no user members
 		`{"_key":"5","_id":"e/5","_from":"v/a","_to":"v/b","w":5}` + "\n") // no _rev
-	if err := restoreData(e, body, true); err != nil {
+	if err := restoreData(e, body, true, true); err != nil {
 		t.Fatal(err)
 	}
 	inBody := func(d *Doc) bool {
@@ -309,7 +310,7 @@ func TestRestoreDataKeepsDumpLines(t *testing.T) {
 	// Without preserveRevisionIds every document gets a new _rev (a request has a body of its
 	// own: restoreData may write over it).
 	body2 := append([]byte(nil), body[:bytes.IndexByte(body, '\n')+1]...)
-	if err := restoreData(e, body2, false); err != nil {
+	if err := restoreData(e, body2, false, true); err != nil {
 		t.Fatal(err)
 	}
 	if d := e.Lookup("1"); d.Rev == "_fMI8cLW---" || !strings.HasPrefix(string(d.Raw), `{"_key":"1","_id":"e/1","_from":"v/a","_to":"v/b","_rev":"`+d.Rev+`","w":1}`) {
@@ -359,19 +360,19 @@ func TestRestoreDataErrorOrder(t *testing.T) {
 	e := rtColl(t, s, "eo", 3)
 	bad := `{"_key":"x","_from":"v/1"}` // no _to
 	body := `{"_key":"a","_from":"v/1","_to":"v/2"}` + "\n" + bad + "\n" + `{"_key":"b",` + "\n"
-	err := restoreData(e, []byte(body), true)
+	err := restoreData(e, []byte(body), true, true)
 	if ae, ok := err.(*ArangoError); !ok || ae.Num != 600 || !strings.Contains(ae.Message, "on line 3") {
 		t.Fatalf("want the syntax error of line 3, got %v", err)
 	}
 	body = `{"_key":"a","_from":"v/1","_to":"v/2"}` + "\n" + bad + "\n"
-	if err := restoreData(e, []byte(body), true); err == nil || err.(*ArangoError).Num != 1233 {
+	if err := restoreData(e, []byte(body), true, true); err == nil || err.(*ArangoError).Num != 1233 {
 		t.Fatalf("want 1233 for the edge without _to, got %v", err)
 	}
 	if e.Count() != 0 {
 		t.Fatalf("%d documents stored by failed batches", e.Count())
 	}
 	body = `{"_key":"a","_from":"v/1","_to":"v/2"}` + "\n" + bad + "\n" + `{"type":2302,"data":{"_key":"x"}}` + "\n"
-	if err := restoreData(e, []byte(body), true); err != nil {
+	if err := restoreData(e, []byte(body), true, true); err != nil {
 		t.Fatalf("an invalid document removed later in the batch: %v", err)
 	}
 	if e.Count() != 1 || e.Lookup("a") == nil {
@@ -391,7 +392,7 @@ func TestRestoreDataRendersInPlace(t *testing.T) {
 		`{"_rev":"_fMI8cLW--A","_key":"3","_from":"v/a","_to":"v/b","_id":"e/3","a\u0062":3}`,
 	}
 	body := []byte(strings.Join(lines, "\n") + "\n")
-	if err := restoreData(e, body, true); err != nil {
+	if err := restoreData(e, body, true, true); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{
@@ -482,17 +483,17 @@ func TestRestoreDataBatchesReuseScratch(t *testing.T) {
 	for i := 0; i < 3000; i++ {
 		fmt.Fprintf(&body, `{"_key":"k%d","_rev":"_fMI8cLW---","v":%d}`+"\n", i, i)
 	}
-	if err := restoreData(c, body.Bytes(), true); err != nil {
+	if err := restoreData(c, body.Bytes(), true, true); err != nil {
 		t.Fatal(err)
 	}
 	// A failing batch (bad key on its last line) changes nothing.
 	bad := []byte(`{"_key":"n1","v":1}` + "\n" + `{"type":2302,"data":{"_key":"k0"}}` + "\n" + `{"_key":"bad key","v":2}` + "\n")
-	if err := restoreData(c, bad, true); err == nil {
+	if err := restoreData(c, bad, true, true); err == nil {
 		t.Fatal("bad key accepted")
 	}
 	// A small batch: removals and a replacement.
 	small := []byte(`{"type":2302,"data":{"_key":"k1"}}` + "\n" + `{"_key":"k2","v":"new"}` + "\n")
-	if err := restoreData(c, small, false); err != nil {
+	if err := restoreData(c, small, false, true); err != nil {
 		t.Fatal(err)
 	}
 	if n := c.Count(); n != 2999 {
@@ -522,7 +523,7 @@ func TestRestoreDataRebuildsKeyMap(t *testing.T) {
 		}
 		return b.Bytes()
 	}
-	if err := restoreData(c, batch(0, 2000, "a"), true); err != nil {
+	if err := restoreData(c, batch(0, 2000, "a"), true, true); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2000; i += 3 {
@@ -531,13 +532,13 @@ func TestRestoreDataRebuildsKeyMap(t *testing.T) {
 		}
 	}
 	room := c.docsRoom
-	if err := restoreData(c, batch(1000, 6000, "b"), true); err != nil {
+	if err := restoreData(c, batch(1000, 6000, "b"), true, true); err != nil {
 		t.Fatal(err)
 	}
 	if c.docsRoom <= room {
 		t.Fatalf("key map not rebuilt: room %d, then %d", room, c.docsRoom)
 	}
-	if err := restoreData(c, batch(5000, 9000, "c"), true); err != nil {
+	if err := restoreData(c, batch(5000, 9000, "c"), true, true); err != nil {
 		t.Fatal(err)
 	}
 	want := 0
@@ -585,7 +586,7 @@ func TestRestoreDataRenderInPlaceAndRemovals(t *testing.T) {
 		`{"type":2302,"data":{"_key":"b"}}` + "\n" +
 		`{"_rev":"_fMI8cLW--A","_id":"old/b","v":3,"_key":"b"}` + "\n") // b comes back
 	b0 := uintptr(unsafe.Pointer(&body[0]))
-	if err := restoreData(c, body, true); err != nil {
+	if err := restoreData(c, body, true, true); err != nil {
 		t.Fatal(err)
 	}
 	if d := c.Lookup("a"); d != nil {
@@ -600,5 +601,101 @@ func TestRestoreDataRenderInPlaceAndRemovals(t *testing.T) {
 	}
 	if c.Count() != 1 {
 		t.Fatalf("count %d", c.Count())
+	}
+}
+
+// TestRestoreDataPooledBodies: restore-data bodies are read into pooled buffers that the next
+// requests reuse (bodyReusable), so documents must not keep bytes of them. Several bodies in
+// turn, plain and envelope lines, an edge collection, removals: afterwards every document,
+// every WAL marker and _users hold what was sent, not what a later body wrote over it.
+func TestRestoreDataPooledBodies(t *testing.T) {
+	s := rtServer(t, Options{})
+	d := rtColl(t, s, "pd", 2)
+	e := rtColl(t, s, "pe", 3)
+	put := func(coll, body string) {
+		t.Helper()
+		r := rtDo(t, s, "PUT", "/_api/replication/restore-data?collection="+coll+"&preserveRevisionIds=true", []byte(body))
+		if r.status != 200 {
+			t.Fatalf("restore-data %s: %d %s", coll, r.status, r.body)
+		}
+	}
+	line := func(i int, round string) string {
+		return fmt.Sprintf(`{"_key":"k%d","_id":"pd/k%d","_rev":"_fMI8cLW--%c","round":%q,"v":%d}`, i, i, 'A'+i%20, round, i) + "\n"
+	}
+	var b strings.Builder
+	for i := 0; i < 300; i++ {
+		b.WriteString(line(i, "one"))
+	}
+	put("pd", b.String())
+	// Envelope lines: 100 new documents, 50 removals of the first body's documents.
+	b.Reset()
+	for i := 300; i < 400; i++ {
+		fmt.Fprintf(&b, `{"type":2300,"data":%s}`+"\n", strings.TrimSuffix(line(i, "two"), "\n"))
+	}
+	for i := 0; i < 50; i++ {
+		fmt.Fprintf(&b, `{"type":2302,"data":{"_key":"k%d"}}`+"\n", i)
+	}
+	put("pd", b.String())
+	// Edges, _rev before _from/_to (not the stored order).
+	b.Reset()
+	for i := 0; i < 200; i++ {
+		fmt.Fprintf(&b, `{"_key":"e%d","_id":"pe/e%d","_rev":"_fMI8cLW--B","_from":"pd/k%d","_to":"pd/k%d","w":%d}`+"\n", i, i, i, i+1, i)
+	}
+	put("pe", b.String())
+	// Bodies of other bytes, written into the same pooled buffers.
+	for r := 0; r < 4; r++ {
+		b.Reset()
+		for i := 1000; i < 1300; i++ {
+			b.WriteString(strings.Repeat(" ", 40) + line(i, "zzzz"))
+		}
+		put("pd", b.String())
+	}
+	if got := d.Count(); got != 300-50+100+300 {
+		t.Fatalf("pd holds %d documents, want 650", got)
+	}
+	for i := 0; i < 400; i++ {
+		doc := d.Lookup(fmt.Sprintf("k%d", i))
+		if i < 50 {
+			if doc != nil {
+				t.Fatalf("k%d was removed, is %s", i, doc.Raw)
+			}
+			continue
+		}
+		round := "one"
+		if i >= 300 {
+			round = "two"
+		}
+		if doc == nil || string(doc.Raw) != strings.TrimSuffix(line(i, round), "\n") || doc.Key != fmt.Sprintf("k%d", i) {
+			t.Fatalf("k%d: %+v", i, doc)
+		}
+	}
+	for i := 0; i < 200; i++ {
+		doc := e.Lookup(fmt.Sprintf("e%d", i))
+		want := fmt.Sprintf(`{"_key":"e%d","_id":"pe/e%d","_from":"pd/k%d","_to":"pd/k%d","_rev":"_fMI8cLW--B","w":%d}`, i, i, i, i+1, i)
+		if doc == nil || string(doc.Raw) != want {
+			t.Fatalf("e%d: %+v, want %s", i, doc, want)
+		}
+	}
+	ms, _ := s.store.WAL.Since(0, 0)
+	removed := map[string]bool{}
+	for _, mk := range ms {
+		if mk.CUID != d.GUID && mk.CUID != e.GUID {
+			continue
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(mk.Data, &doc); err != nil {
+			t.Fatalf("WAL marker %d: %v: %q", mk.Tick, err, mk.Data)
+		}
+		key, _ := doc["_key"].(string)
+		if mk.Type == 2302 {
+			removed[key] = true
+		} else if v, ok := doc["v"].(float64); ok && key != fmt.Sprintf("k%d", int(v)) {
+			t.Fatalf("WAL marker %d: key %q with v %v", mk.Tick, key, v)
+		}
+	}
+	for i := 0; i < 50; i++ {
+		if !removed[fmt.Sprintf("k%d", i)] {
+			t.Fatalf("no WAL removal marker for k%d (have %d)", i, len(removed))
+		}
 	}
 }

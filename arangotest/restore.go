@@ -415,7 +415,11 @@ func (rs *replState) handleRestoreData(c *call) {
 		return
 	}
 	preserveRevs := c.qbool("preserveRevisionIds", false)
-	if err := restoreData(coll, c.body, preserveRevs); err != nil {
+	body, keep := c.body, !c.bodyPooled
+	if !keep && coll.Name == "_users" {
+		body, keep = bytes.Clone(body), true // restoreUsers is not written for a reused body
+	}
+	if err := restoreData(coll, body, preserveRevs, keep); err != nil {
 		c.fail(err)
 		return
 	}
@@ -429,7 +433,10 @@ func (rs *replState) handleRestoreData(c *call) {
 // one lock and its WAL markers appended at once. If a document fails (a unique index
 // violation), everything the batch changed is put back as it was and nothing is logged, as
 // an aborted transaction leaves nothing behind.
-func restoreData(coll *Collection, body []byte, preserveRevs bool) error {
+//
+// keepBody: the body is this request's own (documents may keep their bytes in it); false
+// when it is a pooled buffer, reused after the request: then nothing may point into it.
+func restoreData(coll *Collection, body []byte, preserveRevs, keepBody bool) error {
 	if coll.Name == "_users" {
 		ops, err := parseRestoreBody(coll.Name, body)
 		if err != nil {
@@ -480,7 +487,7 @@ func restoreData(coll *Collection, body []byte, preserveRevs bool) error {
 		// keepInput: documents already in stored form keep their bytes of the body, which
 		// readBody allocated for this request alone and nothing else modifies or reuses;
 		// others may be rendered over their own line (renderInPlace).
-		op.d, op.err = coll.prepareRestored(&arena, p, true, tick)
+		op.d, op.err = coll.prepareRestored(&arena, p, keepBody, tick)
 		if op.d != nil {
 			op.key = op.d.Key // p.key may lie in bytes rendered over
 		}
