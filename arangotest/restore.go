@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -453,9 +454,9 @@ func restoreData(coll *Collection, body []byte, preserveRevs, keepBody bool) err
 	arena := docArena{bulk: true}
 	lines := bytes.Count(body, []byte{'\n'}) + 1
 	arena.bulkDocs(lines)
-	sc := getRestoreScratch()
-	defer putRestoreScratch(sc)
-	ops := sc.ops[:0]
+	opsBuf := restoreOps.get()
+	defer restoreOps.put(opsBuf)
+	ops := (*opsBuf)[:0]
 	if cap(ops) == 0 {
 		ops = make([]restoreOp, 0, len(body)/128+16)
 	}
@@ -495,7 +496,7 @@ func restoreData(coll *Collection, body []byte, preserveRevs, keepBody bool) err
 		ops = append(ops, op)
 		return nil
 	})
-	sc.ops = ops
+	*opsBuf = ops
 	if err != nil {
 		return err
 	}
@@ -511,7 +512,9 @@ func restoreData(coll *Collection, body []byte, preserveRevs, keepBody bool) err
 			delete(removals, op.key)
 		}
 	}
-	docs := sc.docs[:0]
+	docsBuf := restoreDocs.get()
+	defer restoreDocs.put(docsBuf)
+	docs := (*docsBuf)[:0]
 	for _, op := range ops {
 		if op.remove || (removals != nil && removals[op.key]) {
 			continue
@@ -521,13 +524,17 @@ func restoreData(coll *Collection, body []byte, preserveRevs, keepBody bool) err
 		}
 		docs = append(docs, op.d)
 	}
-	sc.docs = docs
+	*docsBuf = docs
 	// The removals' ticks come after the documents' (they touch other keys: the order
 	// between the two does not matter).
 	removeTick := coll.db.st.NextTicks(len(removals) + 1)
 	var removed []Marker // the removals' WAL markers; the documents' are made when logged
-	undo := sc.undo[:0]
-	defer func() { sc.undo = undo }()
+	undoBuf := restoreUndo.get()
+	undo := (*undoBuf)[:0]
+	defer func() {
+		*undoBuf = undo
+		restoreUndo.put(undoBuf)
+	}()
 	coll.mu.Lock()
 	rollback := func() {
 		for i := len(undo) - 1; i >= 0; i-- {
@@ -577,7 +584,7 @@ func restoreData(coll *Collection, body []byte, preserveRevs, keepBody bool) err
 		coll.trackUserKey(d.Key)
 		undo = append(undo, undoEntry{key: d.Key, old: old})
 	}
-	sc.sink = touched // keeps the loads ahead from being optimized away
+	runtime.KeepAlive(touched) // keeps the loads ahead from being optimized away
 	coll.mu.Unlock()
 	coll.db.st.WAL.appendWrites(coll, nil, docs, removed)
 	return nil
