@@ -302,16 +302,33 @@ func dmRunMeasured(b *testing.B, cmd *exec.Cmd) (seconds, hwm, maxrss, cpu float
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
+	peak, cpu, err := runMeasured(b, cmd)
+	seconds = time.Since(start).Seconds()
+	if err != nil {
+		b.Fatalf("%s: %v\n%s", cmd.Path, err, out.String())
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	maxrss = float64(ru.Maxrss) / 1024
+	return seconds, float64(peak) / (1 << 20), maxrss, cpu, out.String()
+}
+
+// runMeasured runs cmd to its end and returns its peak RSS in bytes (VmHWM of
+// /proc/<pid>/status, polled every 10 ms while it runs; rusage's Maxrss where there is no
+// /proc), its user+system CPU time in seconds and what Wait returned. It fails the benchmark
+// if cmd cannot start.
+func runMeasured(b *testing.B, cmd *exec.Cmd) (peak int64, cpu float64, err error) {
+	b.Helper()
 	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
+		b.Fatalf("start %s: %v", cmd.Path, err)
 	}
 	done := make(chan struct{})
-	var peak int64
+	polled := make(chan struct{})
 	go func() {
+		defer close(polled)
 		status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
 		for {
-			if kb := dmVmHWM(status); kb > peak {
-				peak = kb
+			if kb := dmVmHWM(status); kb*1024 > peak {
+				peak = kb * 1024
 			}
 			select {
 			case <-done:
@@ -320,16 +337,16 @@ func dmRunMeasured(b *testing.B, cmd *exec.Cmd) (seconds, hwm, maxrss, cpu float
 			}
 		}
 	}()
-	err := cmd.Wait()
-	seconds = time.Since(start).Seconds()
+	err = cmd.Wait()
 	close(done)
-	if err != nil {
-		b.Fatalf("%s: %v\n%s", cmd.Path, err, out.String())
+	<-polled
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+		if peak == 0 {
+			peak = ru.Maxrss * 1024
+		}
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	maxrss = float64(ru.Maxrss) / 1024
-	cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-	return seconds, float64(peak) / 1024, maxrss, cpu, out.String()
+	return peak, cpu, err
 }
 
 // dmVmHWM reads the VmHWM line (peak resident set, KiB) of a /proc status file; 0 if gone.

@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -233,49 +232,12 @@ func rsRunMeasured(b *testing.B, name string, args ...string) (result, int64, fl
 	cmd := toolCommand(context.Background(), name, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatalf("start %s: %v", name, err)
-	}
-	var peak int64
-	done := make(chan struct{})
-	polled := make(chan struct{})
-	go func() {
-		defer close(polled)
-		status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
-		for {
-			if st, err := os.ReadFile(status); err == nil {
-				for _, l := range strings.Split(string(st), "\n") {
-					if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmHWM:" {
-						if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil && kb*1024 > peak {
-							peak = kb * 1024
-						}
-					}
-				}
-			}
-			select {
-			case <-done:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	}()
-	err := cmd.Wait()
-	close(done)
-	<-polled
+	peak, cpu, err := runMeasured(b, cmd)
 	res := result{Stdout: stdout.String(), Stderr: stderr.String()}
 	if err != nil {
 		res.Code = -1
 		if cmd.ProcessState != nil {
 			res.Code = cmd.ProcessState.ExitCode()
-		}
-	}
-	var cpu float64
-	if cmd.ProcessState != nil {
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-			if peak == 0 { // no /proc: fall back to rusage
-				peak = ru.Maxrss * 1024
-			}
 		}
 	}
 	return res, peak, cpu
