@@ -23,6 +23,18 @@ type asyncJob struct {
 	created time.Time
 }
 
+// job returns the job the path's {id} names; nil after answering 404.
+func (a *asyncJobs) job(c *call) *asyncJob {
+	id, _ := strconv.ParseUint(c.param("id"), 10, 64)
+	a.mu.Lock()
+	j := a.jobs[id]
+	a.mu.Unlock()
+	if j == nil {
+		c.error(404, 404, "not found")
+	}
+	return j
+}
+
 type asyncJobs struct {
 	mu   sync.Mutex
 	jobs map[uint64]*asyncJob
@@ -109,12 +121,8 @@ func (s *Server) routeJobs(r *router) {
 	r.handle("GET", "/_api/job/done", func(c *call) { list(c, true) })
 	r.handle("GET", "/_api/job/pending", func(c *call) { list(c, false) })
 	r.handle("GET", "/_api/job/{id}", func(c *call) {
-		id, _ := strconv.ParseUint(c.param("id"), 10, 64)
-		s.async.mu.Lock()
-		j := s.async.jobs[id]
-		s.async.mu.Unlock()
+		j := s.async.job(c)
 		if j == nil {
-			c.error(404, 404, "not found")
 			return
 		}
 		if j.done {
@@ -148,12 +156,8 @@ func (s *Server) routeJobs(r *router) {
 		c.raw(j.status, j.header.Get("Content-Type"), j.body)
 	})
 	r.handle("PUT", "/_api/job/{id}/cancel", func(c *call) {
-		id, _ := strconv.ParseUint(c.param("id"), 10, 64)
-		s.async.mu.Lock()
-		j := s.async.jobs[id]
-		s.async.mu.Unlock()
+		j := s.async.job(c)
 		if j == nil {
-			c.error(404, 404, "not found")
 			return
 		}
 		c.okResult(200, true)

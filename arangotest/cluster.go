@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"net"
 	"strconv"
 	"strings"
@@ -285,10 +286,7 @@ func (cs *clusterState) plan(c *Collection) *shardPlan {
 	}
 	cs.mu.Unlock()
 	c.mu.RLock()
-	props := make(map[string]json.RawMessage, len(c.props))
-	for k, v := range c.props {
-		props[k] = v
-	}
+	props := maps.Clone(c.props)
 	c.mu.RUnlock()
 	return cs.planFromProps(c, props)
 }
@@ -620,9 +618,7 @@ func (cs *clusterState) parametersFor(c *Collection, params map[string]any) map[
 	p := cs.plan(c)
 	props := map[string]any{}
 	cs.decorateProperties(c, props)
-	for k, v := range props {
-		params[k] = v
-	}
+	maps.Copy(params, props)
 	shards := map[string]any{}
 	for i, id := range p.shards {
 		shards[id] = cs.planned(p, i)

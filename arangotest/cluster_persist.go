@@ -248,12 +248,7 @@ func (s *Server) initClusterDataDir() error {
 			return fail(fmt.Errorf("arangotest: %w", err))
 		}
 	}
-	hb := s.store.backups()
-	hb.mu.Lock()
-	hb.entries = d.scanBackups()
-	hb.disk = d
-	hb.mu.Unlock()
-	go s.flushLoop(d)
+	s.attachDataDir(d)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package arangotest
 
 import (
 	"encoding/json"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -167,9 +168,7 @@ func (ix *Index) Definition(withCollectionPrefix bool) map[string]any {
 	} else {
 		m["fields"] = ix.Fields
 	}
-	for k, v := range ix.def {
-		m[k] = v
-	}
+	maps.Copy(m, ix.def)
 	if withCollectionPrefix {
 		m["id"] = ix.coll.Name + "/" + strconv.FormatUint(ix.ID, 10)
 		switch ix.Type {

@@ -319,12 +319,7 @@ func (s *Server) initBackup(r *router) error {
 			return fmt.Errorf("arangotest: %w", err)
 		}
 	}
-	hb := s.store.backups()
-	hb.mu.Lock()
-	hb.entries = d.scanBackups()
-	hb.disk = d
-	hb.mu.Unlock()
-	go s.flushLoop(d)
+	s.attachDataDir(d)
 	return nil
 }
 
@@ -374,4 +369,15 @@ func (s *Server) DataDir() string {
 		return d.root
 	}
 	return ""
+}
+
+// attachDataDir makes d the home of the server's hot backups (those already in it are listed)
+// and starts writing the state to it in the background.
+func (s *Server) attachDataDir(d *dataDir) {
+	hb := s.store.backups()
+	hb.mu.Lock()
+	hb.entries = d.scanBackups()
+	hb.disk = d
+	hb.mu.Unlock()
+	go s.flushLoop(d)
 }

@@ -2,6 +2,7 @@ package arangotest
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"strconv"
 	"sync"
@@ -46,10 +47,7 @@ func (rs *replState) applier(c *call) (*applierState, *applierRegistry, bool) {
 	reg.mu.Lock()
 	a := reg.appliers[key]
 	if a == nil {
-		a = &applierState{config: map[string]any{}}
-		for k, v := range applierDefaults {
-			a.config[k] = v
-		}
+		a = &applierState{config: maps.Clone(applierDefaults)}
 		if !global {
 			a.config["database"] = c.db.Name
 		}
@@ -92,11 +90,7 @@ func (rs *replState) handleApplierConfig(c *call) {
 			}
 		}
 	}
-	out := make(map[string]any, len(a.config))
-	for k, v := range a.config {
-		out[k] = v
-	}
-	c.json(http.StatusOK, out)
+	c.json(http.StatusOK, maps.Clone(a.config))
 }
 
 func (rs *replState) applierStateObject(a *applierState) map[string]any {

@@ -3,6 +3,7 @@ package arangotest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"runtime"
 	"strconv"
@@ -190,10 +191,7 @@ func (s *Server) routeAdminLog(r *router) {
 			}
 			levels[k] = v
 		}
-		out := map[string]string{}
-		for k, v := range levels {
-			out[k] = v
-		}
+		out := maps.Clone(levels)
 		s.extraMu.Unlock()
 		c.json(200, out)
 	})
@@ -202,10 +200,7 @@ func (s *Server) routeAdminLog(r *router) {
 		for k := range levels {
 			levels[k] = "INFO"
 		}
-		out := map[string]string{}
-		for k, v := range levels {
-			out[k] = v
-		}
+		out := maps.Clone(levels)
 		s.extraMu.Unlock()
 		c.json(200, out)
 	})
@@ -223,13 +218,8 @@ func (s *Server) routeAdminLog(r *router) {
 		var in map[string]bool
 		_ = json.Unmarshal(c.body, &in)
 		s.extraMu.Lock()
-		for k, v := range in {
-			structured[k] = v
-		}
-		out := map[string]bool{}
-		for k, v := range structured {
-			out[k] = v
-		}
+		maps.Copy(structured, in)
+		out := maps.Clone(structured)
 		s.extraMu.Unlock()
 		c.json(200, out)
 	})

@@ -41,14 +41,23 @@ func (s *Server) CreateDatabase(name string) error {
 	return err
 }
 
+// systemAdmin answers 403 and returns false unless the request is an administrator's in
+// _system: creating, listing and dropping databases is only allowed there.
+func systemAdmin(c *call) bool {
+	if c.dbName != "_system" {
+		c.error(403, 1230, "operation only allowed in system database")
+		return false
+	}
+	if !c.isAdmin() {
+		c.error(403, 11, "forbidden")
+		return false
+	}
+	return true
+}
+
 func (s *Server) routeDatabases(r *router) {
 	r.handle("GET", "/_api/database", func(c *call) {
-		if c.dbName != "_system" {
-			c.error(403, 1230, "operation only allowed in system database")
-			return
-		}
-		if !c.isAdmin() {
-			c.error(403, 11, "forbidden")
+		if !systemAdmin(c) {
 			return
 		}
 		names := []string{}
@@ -77,12 +86,7 @@ func (s *Server) routeDatabases(r *router) {
 		c.okResult(200, map[string]any{"id": strconv.FormatUint(c.db.ID, 10), "name": c.db.Name, "isSystem": c.db.isSystem, "path": "none"})
 	})
 	r.handle("POST", "/_api/database", func(c *call) {
-		if c.dbName != "_system" {
-			c.error(403, 1230, "operation only allowed in system database")
-			return
-		}
-		if !c.isAdmin() {
-			c.error(403, 11, "forbidden")
+		if !systemAdmin(c) {
 			return
 		}
 		var in struct {
@@ -137,12 +141,7 @@ func (s *Server) routeDatabases(r *router) {
 		c.okResult(201, true)
 	})
 	r.handle("DELETE", "/_api/database/{name}", func(c *call) {
-		if c.dbName != "_system" {
-			c.error(403, 1230, "operation only allowed in system database")
-			return
-		}
-		if !c.isAdmin() {
-			c.error(403, 11, "forbidden")
+		if !systemAdmin(c) {
 			return
 		}
 		name := c.param("name")

@@ -2,6 +2,7 @@ package arangotest
 
 import (
 	"encoding/json"
+	"maps"
 	"sort"
 )
 
@@ -24,6 +25,17 @@ func (s *Server) routeUsers(r *router) {
 			return false
 		}
 		return true
+	}
+	// adminUser is the user the path names, for an administrator; nil after answering 403 or 404.
+	adminUser := func(c *call) *userRecord {
+		if !admin(c) {
+			return nil
+		}
+		u := s.findUser(c.param("user"))
+		if u == nil {
+			c.error(404, 1703, "user not found")
+		}
+		return u
 	}
 	r.handle("POST", "/_api/user", func(c *call) {
 		if !admin(c) {
@@ -113,9 +125,7 @@ func (s *Server) routeUsers(r *router) {
 				if replace {
 					u.Extra = *in.Extra
 				} else {
-					for k, v := range *in.Extra {
-						u.Extra[k] = v
-					}
+					maps.Copy(u.Extra, *in.Extra)
 				}
 			} else if replace {
 				u.Extra = map[string]any{}
@@ -130,12 +140,8 @@ func (s *Server) routeUsers(r *router) {
 	r.handle("PUT", "/_api/user/{user}", modify(true))
 	r.handle("PATCH", "/_api/user/{user}", modify(false))
 	r.handle("DELETE", "/_api/user/{user}", func(c *call) {
-		if !admin(c) {
-			return
-		}
-		u := s.findUser(c.param("user"))
+		u := adminUser(c)
 		if u == nil {
-			c.error(404, 1703, "user not found")
 			return
 		}
 		_ = s.deleteUser(u)
@@ -206,12 +212,8 @@ func (s *Server) routeUsers(r *router) {
 		c.okResult(200, l)
 	})
 	grant := func(c *call, db, coll string) {
-		if !admin(c) {
-			return
-		}
-		u := s.findUser(c.param("user"))
+		u := adminUser(c)
 		if u == nil {
-			c.error(404, 1703, "user not found")
 			return
 		}
 		var in struct {
@@ -261,12 +263,8 @@ func (s *Server) routeUsers(r *router) {
 	r.handle("PUT", "/_api/user/{user}/database/{db}", func(c *call) { grant(c, c.param("db"), "") })
 	r.handle("PUT", "/_api/user/{user}/database/{db}/{coll}", func(c *call) { grant(c, c.param("db"), c.param("coll")) })
 	revoke := func(c *call, db, coll string) {
-		if !admin(c) {
-			return
-		}
-		u := s.findUser(c.param("user"))
+		u := adminUser(c)
 		if u == nil {
-			c.error(404, 1703, "user not found")
 			return
 		}
 		if coll == "" {

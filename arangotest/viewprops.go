@@ -212,23 +212,7 @@ func (db *Database) normalizeViewProps(typ string, in map[string]any, cur map[st
 			out["primarySortCompression"] = v
 		}
 		if v, ok := in["storedValues"].([]any); ok {
-			sv := make([]any, 0, len(v))
-			for _, e := range v {
-				switch t := e.(type) {
-				case map[string]any:
-					m := map[string]any{"fields": t["fields"], "compression": "lz4"}
-					if c, ok := t["compression"].(string); ok {
-						m["compression"] = c
-					}
-					if c, ok := t["cache"].(bool); ok {
-						m["cache"] = c
-					}
-					sv = append(sv, m)
-				case []any:
-					sv = append(sv, map[string]any{"fields": t, "compression": "lz4"})
-				}
-			}
-			out["storedValues"] = sv
+			out["storedValues"] = normalizeStoredValues(v)
 		}
 		if v, ok := in["optimizeTopK"].([]any); ok {
 			out["optimizeTopK"] = v
@@ -347,23 +331,7 @@ func normalizeInverted(in map[string]any, ix *Index) error {
 	}
 	d["primarySort"] = ps
 	if sv, ok := in["storedValues"].([]any); ok {
-		out := make([]any, 0, len(sv))
-		for _, e := range sv {
-			switch t := e.(type) {
-			case map[string]any:
-				m := map[string]any{"fields": t["fields"], "compression": "lz4"}
-				if c, ok := t["compression"].(string); ok {
-					m["compression"] = c
-				}
-				if c, ok := t["cache"].(bool); ok {
-					m["cache"] = c
-				}
-				out = append(out, m)
-			case []any:
-				out = append(out, map[string]any{"fields": t, "compression": "lz4"})
-			}
-		}
-		d["storedValues"] = out
+		d["storedValues"] = normalizeStoredValues(sv)
 	} else {
 		d["storedValues"] = []any{}
 	}
@@ -377,6 +345,29 @@ func normalizeInverted(in map[string]any, ix *Index) error {
 }
 
 // validCollectionName checks a collection/view name (extended names, 3.12 default).
+// normalizeStoredValues gives storedValues (of an arangosearch view or an inverted index) as
+// the server reports them: each entry an object with its fields and compression (lz4 unless
+// given) and, when given, cache; a bare array of fields is such an object's fields.
+func normalizeStoredValues(v []any) []any {
+	out := make([]any, 0, len(v))
+	for _, e := range v {
+		switch t := e.(type) {
+		case map[string]any:
+			m := map[string]any{"fields": t["fields"], "compression": "lz4"}
+			if c, ok := t["compression"].(string); ok {
+				m["compression"] = c
+			}
+			if c, ok := t["cache"].(bool); ok {
+				m["cache"] = c
+			}
+			out = append(out, m)
+		case []any:
+			out = append(out, map[string]any{"fields": t, "compression": "lz4"})
+		}
+	}
+	return out
+}
+
 func validCollectionName(s string, system bool) bool {
 	if s == "" || len(s) > 256 || !utf8.ValidString(s) {
 		return false

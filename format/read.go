@@ -89,15 +89,11 @@ func Open(dir string) (*Dump, error) {
 	// arangodump --all-databases may leave an ENCRYPTION file at the top.
 	for _, e := range entries {
 		if e.Name() == EncryptionFileName && !e.IsDir() {
-			p := filepath.Join(dir, EncryptionFileName)
-			b, err := readMetaFile(p)
+			enc, err := readEncryption(dir)
 			if err != nil {
-				return nil, &Error{File: p, Err: err}
+				return nil, err
 			}
-			d.Encryption = strings.TrimSpace(string(b))
-			if d.Encryption != "" && d.Encryption != "none" {
-				return nil, &Error{File: p, Err: fmt.Errorf("%w (ENCRYPTION is %q)", ErrEncrypted, truncate(d.Encryption, 40))}
-			}
+			d.Encryption = enc
 		}
 	}
 	d.AllDatabases = true
@@ -192,15 +188,11 @@ func OpenDatabase(dir string) (*Database, error) {
 
 	// ENCRYPTION
 	if files[EncryptionFileName] {
-		p := filepath.Join(dir, EncryptionFileName)
-		b, err := readMetaFile(p)
+		enc, err := readEncryption(dir)
 		if err != nil {
-			return nil, &Error{File: p, Err: err}
+			return nil, err
 		}
-		db.Encryption = strings.TrimSpace(string(b))
-		if db.Encryption != "" && db.Encryption != "none" {
-			return nil, &Error{File: p, Err: fmt.Errorf("%w (ENCRYPTION is %q)", ErrEncrypted, truncate(db.Encryption, 40))}
-		}
+		db.Encryption = enc
 	}
 	// dump.json
 	if files[DumpJSONFileName] {
@@ -442,4 +434,19 @@ func readMetaFile(p string) ([]byte, error) {
 		return nil, fmt.Errorf("file larger than %d MiB", maxMetaFile>>20)
 	}
 	return b, nil
+}
+
+// readEncryption reads dir's ENCRYPTION file: "none" or empty, or an *Error (ErrEncrypted
+// for an encrypted dump, which this package cannot read).
+func readEncryption(dir string) (string, error) {
+	p := filepath.Join(dir, EncryptionFileName)
+	b, err := readMetaFile(p)
+	if err != nil {
+		return "", &Error{File: p, Err: err}
+	}
+	enc := strings.TrimSpace(string(b))
+	if enc != "" && enc != "none" {
+		return "", &Error{File: p, Err: fmt.Errorf("%w (ENCRYPTION is %q)", ErrEncrypted, truncate(enc, 40))}
+	}
+	return enc, nil
 }
