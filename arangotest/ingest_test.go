@@ -264,10 +264,10 @@ func TestImportBatchWAL(t *testing.T) {
 	}
 }
 
-// TestRestoreDataKeepsDumpLines checks the zero-copy path: lines already in stored form are
-// kept as they are (their bytes are the body's), every other line is rendered anew with the
-// right _id, over its own bytes when the stored form is not longer, and all read back exactly.
-func TestRestoreDataKeepsDumpLines(t *testing.T) {
+// TestRestoreDataStoredForm checks the stored form of restored edges: lines already in it
+// read back as they are, others (another collection's _id, whitespace, no user members, no
+// _rev) are rendered with the right _id and _rev, and none of them keeps bytes of the body.
+func TestRestoreDataStoredForm(t *testing.T) {
 	s := rtServer(t, Options{})
 	e := rtColl(t, s, "e", 3)
 	body := []byte(`{"_key":"1","_id":"e/1","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW---","w":1}` + "\n" +
@@ -275,7 +275,7 @@ func TestRestoreDataKeepsDumpLines(t *testing.T) {
 		`{"_key":"3","_id":"e/3","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW--A", "w":3}` + "\n" + // whitespace
 		`{"_key":"4","_id":"e/4","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW--B"}` + "\n" + // no user members
 		`{"_key":"5","_id":"e/5","_from":"v/a","_to":"v/b","w":5}` + "\n") // no _rev
-	if err := restoreData(e, body, true, true); err != nil {
+	if err := restoreData(e, body, true); err != nil {
 		t.Fatal(err)
 	}
 	inBody := func(d *Doc) bool {
@@ -283,19 +283,16 @@ func TestRestoreDataKeepsDumpLines(t *testing.T) {
 		b0 := uintptr(unsafe.Pointer(&body[0]))
 		return p >= b0 && p < b0+uintptr(len(body))
 	}
-	want := map[string]struct {
-		raw  string
-		kept bool
-	}{
-		"1": {`{"_key":"1","_id":"e/1","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW---","w":1}`, true},
-		"2": {`{"_key":"2","_id":"e/2","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW--_","w":2}`, true}, // rendered in place
-		"3": {`{"_key":"3","_id":"e/3","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW--A","w":3}`, true}, // rendered in place
-		"4": {`{"_key":"4","_id":"e/4","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW--B"}`, true},
+	want := map[string]string{
+		"1": `{"_key":"1","_id":"e/1","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW---","w":1}`,
+		"2": `{"_key":"2","_id":"e/2","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW--_","w":2}`,
+		"3": `{"_key":"3","_id":"e/3","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW--A","w":3}`,
+		"4": `{"_key":"4","_id":"e/4","_from":"v/a","_to":"v/b","_rev":"_fMI8cLW--B"}`,
 	}
 	for k, w := range want {
 		d := e.Lookup(k)
-		if d == nil || string(d.Raw) != w.raw || inBody(d) != w.kept || d.Key != k {
-			t.Fatalf("%s: %+v, want %s (kept %v)", k, d, w.raw, w.kept)
+		if d == nil || string(d.Raw) != w || inBody(d) || d.Key != k {
+			t.Fatalf("%s: %+v, want %s (not in the body)", k, d, w)
 		}
 		if d.Rev != string(d.Raw[strings.Index(string(d.Raw), `"_rev":"`)+8:][:11]) {
 			t.Fatalf("%s: Rev %q", k, d.Rev)
@@ -304,20 +301,16 @@ func TestRestoreDataKeepsDumpLines(t *testing.T) {
 	if d := e.Lookup("5"); d == nil || inBody(d) || !strings.HasSuffix(string(d.Raw), `","w":5}`) || d.Rev == "" {
 		t.Fatalf("5: %+v", d)
 	}
-	if d := e.Lookup("2"); len(d.Raw) >= strings.Index(string(body[len(want["1"].raw)+1:]), "\n") {
-		t.Fatalf("2 rendered in place is %d bytes long, its line is not longer", len(d.Raw))
-	}
-	// Without preserveRevisionIds every document gets a new _rev (a request has a body of its
-	// own: restoreData may write over it).
+	// Without preserveRevisionIds every document gets a new _rev.
 	body2 := append([]byte(nil), body[:bytes.IndexByte(body, '\n')+1]...)
-	if err := restoreData(e, body2, false, true); err != nil {
+	if err := restoreData(e, body2, false); err != nil {
 		t.Fatal(err)
 	}
 	if d := e.Lookup("1"); d.Rev == "_fMI8cLW---" || !strings.HasPrefix(string(d.Raw), `{"_key":"1","_id":"e/1","_from":"v/a","_to":"v/b","_rev":"`+d.Rev+`","w":1}`) {
 		t.Fatalf("1 without preserveRevisionIds: %s", d.Raw)
 	}
-	// The first version, kept in the first body, is untouched.
-	if got := string(body[:len(want["1"].raw)]); got != want["1"].raw {
+	// restoreData writes nothing into a body.
+	if got := string(body[:len(want["1"])]); got != want["1"] {
 		t.Fatalf("first body changed: %s", got)
 	}
 }
@@ -360,19 +353,19 @@ func TestRestoreDataErrorOrder(t *testing.T) {
 	e := rtColl(t, s, "eo", 3)
 	bad := `{"_key":"x","_from":"v/1"}` // no _to
 	body := `{"_key":"a","_from":"v/1","_to":"v/2"}` + "\n" + bad + "\n" + `{"_key":"b",` + "\n"
-	err := restoreData(e, []byte(body), true, true)
+	err := restoreData(e, []byte(body), true)
 	if ae, ok := err.(*ArangoError); !ok || ae.Num != 600 || !strings.Contains(ae.Message, "on line 3") {
 		t.Fatalf("want the syntax error of line 3, got %v", err)
 	}
 	body = `{"_key":"a","_from":"v/1","_to":"v/2"}` + "\n" + bad + "\n"
-	if err := restoreData(e, []byte(body), true, true); err == nil || err.(*ArangoError).Num != 1233 {
+	if err := restoreData(e, []byte(body), true); err == nil || err.(*ArangoError).Num != 1233 {
 		t.Fatalf("want 1233 for the edge without _to, got %v", err)
 	}
 	if e.Count() != 0 {
 		t.Fatalf("%d documents stored by failed batches", e.Count())
 	}
 	body = `{"_key":"a","_from":"v/1","_to":"v/2"}` + "\n" + bad + "\n" + `{"type":2302,"data":{"_key":"x"}}` + "\n"
-	if err := restoreData(e, []byte(body), true, true); err != nil {
+	if err := restoreData(e, []byte(body), true); err != nil {
 		t.Fatalf("an invalid document removed later in the batch: %v", err)
 	}
 	if e.Count() != 1 || e.Lookup("a") == nil {
@@ -380,10 +373,10 @@ func TestRestoreDataErrorOrder(t *testing.T) {
 	}
 }
 
-// TestRestoreDataRendersInPlace checks documents rendered over their own line: system
-// attributes out of order (as some dumps write edges), an envelope line, a key with escapes
-// in a user member name; each keeps its own bytes and reads back exactly.
-func TestRestoreDataRendersInPlace(t *testing.T) {
+// TestRestoreDataRendersStoredOrder checks documents whose lines are not in stored form:
+// system attributes out of order (as some dumps write edges), an envelope line, a key with
+// escapes in a user member name; each reads back exactly in stored form, in its own bytes.
+func TestRestoreDataRendersStoredOrder(t *testing.T) {
 	s := rtServer(t, Options{})
 	e := rtColl(t, s, "e", 3)
 	lines := []string{
@@ -392,7 +385,7 @@ func TestRestoreDataRendersInPlace(t *testing.T) {
 		`{"_rev":"_fMI8cLW--A","_key":"3","_from":"v/a","_to":"v/b","_id":"e/3","a\u0062":3}`,
 	}
 	body := []byte(strings.Join(lines, "\n") + "\n")
-	if err := restoreData(e, body, true, true); err != nil {
+	if err := restoreData(e, body, true); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{
@@ -408,8 +401,8 @@ func TestRestoreDataRendersInPlace(t *testing.T) {
 			t.Fatalf("%s: %+v, want %s", k, d, w)
 		}
 		p := uintptr(unsafe.Pointer(unsafe.SliceData(d.Raw)))
-		if p < b0 || p+uintptr(len(d.Raw)) > b0+uintptr(len(body)) {
-			t.Fatalf("%s: not rendered in its line", k)
+		if p < b0+uintptr(len(body)) && b0 < p+uintptr(len(d.Raw)) {
+			t.Fatalf("%s: stored in the body", k)
 		}
 		for _, sp := range spans {
 			if p < sp[1] && sp[0] < p+uintptr(len(d.Raw)) {
@@ -483,17 +476,17 @@ func TestRestoreDataBatchesReuseScratch(t *testing.T) {
 	for i := 0; i < 3000; i++ {
 		fmt.Fprintf(&body, `{"_key":"k%d","_rev":"_fMI8cLW---","v":%d}`+"\n", i, i)
 	}
-	if err := restoreData(c, body.Bytes(), true, true); err != nil {
+	if err := restoreData(c, body.Bytes(), true); err != nil {
 		t.Fatal(err)
 	}
 	// A failing batch (bad key on its last line) changes nothing.
 	bad := []byte(`{"_key":"n1","v":1}` + "\n" + `{"type":2302,"data":{"_key":"k0"}}` + "\n" + `{"_key":"bad key","v":2}` + "\n")
-	if err := restoreData(c, bad, true, true); err == nil {
+	if err := restoreData(c, bad, true); err == nil {
 		t.Fatal("bad key accepted")
 	}
 	// A small batch: removals and a replacement.
 	small := []byte(`{"type":2302,"data":{"_key":"k1"}}` + "\n" + `{"_key":"k2","v":"new"}` + "\n")
-	if err := restoreData(c, small, false, true); err != nil {
+	if err := restoreData(c, small, false); err != nil {
 		t.Fatal(err)
 	}
 	if n := c.Count(); n != 2999 {
@@ -523,7 +516,7 @@ func TestRestoreDataRebuildsKeyMap(t *testing.T) {
 		}
 		return b.Bytes()
 	}
-	if err := restoreData(c, batch(0, 2000, "a"), true, true); err != nil {
+	if err := restoreData(c, batch(0, 2000, "a"), true); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2000; i += 3 {
@@ -532,13 +525,13 @@ func TestRestoreDataRebuildsKeyMap(t *testing.T) {
 		}
 	}
 	room := c.docsRoom
-	if err := restoreData(c, batch(1000, 6000, "b"), true, true); err != nil {
+	if err := restoreData(c, batch(1000, 6000, "b"), true); err != nil {
 		t.Fatal(err)
 	}
 	if c.docsRoom <= room {
 		t.Fatalf("key map not rebuilt: room %d, then %d", room, c.docsRoom)
 	}
-	if err := restoreData(c, batch(5000, 9000, "c"), true, true); err != nil {
+	if err := restoreData(c, batch(5000, 9000, "c"), true); err != nil {
 		t.Fatal(err)
 	}
 	want := 0
@@ -574,19 +567,19 @@ func TestRestoreDataRebuildsKeyMap(t *testing.T) {
 	}
 }
 
-// TestRestoreDataRenderInPlaceAndRemovals renders documents over their lines (their key moves
-// within the line) in a batch that also removes and re-adds keys: the removal markers must
-// still find the documents they cancel and be cancelled by later documents.
-func TestRestoreDataRenderInPlaceAndRemovals(t *testing.T) {
+// TestRestoreDataRenderedAndRemovals restores documents not in stored form (the key comes
+// last) in a batch that also removes and re-adds keys: the removal markers must still find
+// the documents they cancel and be cancelled by later documents.
+func TestRestoreDataRenderedAndRemovals(t *testing.T) {
 	s := rtServer(t, Options{})
 	c := rtColl(t, s, "x", 2)
-	body := []byte(`{"_rev":"_fMI8cLW---","_id":"old/a","v":1,"_key":"a"}` + "\n" + // rendered in place: the key moves
+	body := []byte(`{"_rev":"_fMI8cLW---","_id":"old/a","v":1,"_key":"a"}` + "\n" + // the key comes last
 		`{"_rev":"_fMI8cLW--_","_id":"old/b","v":2,"_key":"b"}` + "\n" +
 		`{"type":2302,"data":{"_key":"a"}}` + "\n" + // removes a (its last marker)
 		`{"type":2302,"data":{"_key":"b"}}` + "\n" +
 		`{"_rev":"_fMI8cLW--A","_id":"old/b","v":3,"_key":"b"}` + "\n") // b comes back
 	b0 := uintptr(unsafe.Pointer(&body[0]))
-	if err := restoreData(c, body, true, true); err != nil {
+	if err := restoreData(c, body, true); err != nil {
 		t.Fatal(err)
 	}
 	if d := c.Lookup("a"); d != nil {
@@ -596,8 +589,8 @@ func TestRestoreDataRenderInPlaceAndRemovals(t *testing.T) {
 	if d == nil || string(d.Raw) != `{"_key":"b","_id":"x/b","_rev":"_fMI8cLW--A","v":3}` {
 		t.Fatalf("b: %v", d)
 	}
-	if p := uintptr(unsafe.Pointer(&d.Raw[0])); p < b0 || p >= b0+uintptr(len(body)) {
-		t.Fatal("b was not rendered in place")
+	if p := uintptr(unsafe.Pointer(&d.Raw[0])); p >= b0 && p < b0+uintptr(len(body)) {
+		t.Fatal("b is stored in the body")
 	}
 	if c.Count() != 1 {
 		t.Fatalf("count %d", c.Count())
@@ -642,6 +635,7 @@ func TestRestoreDataPooledBodies(t *testing.T) {
 		fmt.Fprintf(&b, `{"_key":"e%d","_id":"pe/e%d","_rev":"_fMI8cLW--B","_from":"pd/k%d","_to":"pd/k%d","w":%d}`+"\n", i, i, i, i+1, i)
 	}
 	put("pe", b.String())
+	put("_users", `{"_key":"u1","user":"pooluser","active":true,"extra":{"note":"kept as sent"}}`+"\n")
 	// Bodies of other bytes, written into the same pooled buffers.
 	for r := 0; r < 4; r++ {
 		b.Reset()
@@ -675,6 +669,22 @@ func TestRestoreDataPooledBodies(t *testing.T) {
 		if doc == nil || string(doc.Raw) != want {
 			t.Fatalf("e%d: %+v, want %s", i, doc, want)
 		}
+	}
+	users := 0
+	for _, u := range s.store.Database("_system").Collection("_users").Snapshot() {
+		var doc map[string]any
+		if err := json.Unmarshal(u.Raw, &doc); err != nil {
+			t.Fatalf("_users %s: %v: %q", u.Key, err, u.Raw)
+		}
+		if doc["user"] == "pooluser" {
+			users++
+			if extra, _ := doc["extra"].(map[string]any); extra["note"] != "kept as sent" || doc["active"] != true {
+				t.Fatalf("_users row of pooluser: %s", u.Raw)
+			}
+		}
+	}
+	if users != 1 {
+		t.Fatalf("%d _users rows of pooluser, want 1", users)
 	}
 	ms, _ := s.store.WAL.Since(0, 0)
 	removed := map[string]bool{}

@@ -416,11 +416,7 @@ func (rs *replState) handleRestoreData(c *call) {
 		return
 	}
 	preserveRevs := c.qbool("preserveRevisionIds", false)
-	body, keep := c.body, !c.bodyPooled
-	if !keep && coll.Name == "_users" {
-		body, keep = bytes.Clone(body), true // restoreUsers is not written for a reused body
-	}
-	if err := restoreData(coll, body, preserveRevs, keep); err != nil {
+	if err := restoreData(coll, c.body, preserveRevs); err != nil {
 		c.fail(err)
 		return
 	}
@@ -435,9 +431,9 @@ func (rs *replState) handleRestoreData(c *call) {
 // violation), everything the batch changed is put back as it was and nothing is logged, as
 // an aborted transaction leaves nothing behind.
 //
-// keepBody: the body is this request's own (documents may keep their bytes in it); false
-// when it is a pooled buffer, reused after the request: then nothing may point into it.
-func restoreData(coll *Collection, body []byte, preserveRevs, keepBody bool) error {
+// Nothing of the body is kept (documents are rendered into memory of their own): it is
+// usually a pooled buffer that the next request reuses (bodyReusable).
+func restoreData(coll *Collection, body []byte, preserveRevs bool) error {
 	if coll.Name == "_users" {
 		ops, err := parseRestoreBody(coll.Name, body)
 		if err != nil {
@@ -485,12 +481,9 @@ func restoreData(coll *Collection, body []byte, preserveRevs, keepBody bool) err
 			tick = coll.db.st.NextTicks(256)
 			tickEnd = tick + 256
 		}
-		// keepInput: documents already in stored form keep their bytes of the body, which
-		// readBody allocated for this request alone and nothing else modifies or reuses;
-		// others may be rendered over their own line (renderInPlace).
-		op.d, op.err = coll.prepareRestored(&arena, p, keepBody, tick)
+		op.d, op.err = coll.prepareRestored(&arena, p, tick)
 		if op.d != nil {
-			op.key = op.d.Key // p.key may lie in bytes rendered over
+			op.key = op.d.Key // the stored copy: p.key lies in the body
 		}
 		tick++
 		ops = append(ops, op)

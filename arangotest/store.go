@@ -880,10 +880,8 @@ func (c *Collection) newDoc(key, rev string, tick uint64, from, to string, user 
 // replaced later pin little memory. The zero value is ready; a nil *docArena allocates
 // each document on its own.
 type docArena struct {
-	buf     []byte
-	docs    []Doc
-	scratch []byte // for isStoredForm
-	render  []byte // for renderInPlace
+	buf  []byte
+	docs []Doc
 	// bulk: a large batch whose documents live and die together (restore-data). Once its
 	// first chunk is full, each data chunk holds about what is still expected (expect: the
 	// bytes of input still to come, when known; else twice the chunk before), up to
@@ -1277,7 +1275,7 @@ func (c *Collection) RestoreDocument(raw []byte) error {
 }
 
 func (c *Collection) restoreParsed(p *parsedDoc) error {
-	d, err := c.prepareRestored(nil, p, false, 0)
+	d, err := c.prepareRestored(nil, p, 0)
 	if err != nil {
 		return err
 	}
@@ -1297,13 +1295,11 @@ func (c *Collection) restoreParsed(p *parsedDoc) error {
 }
 
 // prepareRestored validates a restored document and renders its stored version (memory from
-// a, see docArena) without touching the collection: the caller installs it. With keepInput
-// the document keeps the parsed input bytes themselves when they already are exactly the
-// stored form (a line of a dump: _key, _id, [_from, _to,] _rev, then the user members, no
-// whitespace): the caller promises that the input is never modified or reused.
+// a, see docArena) without touching the collection: the caller installs it. The document
+// keeps nothing of the parsed input.
 //
 // tick is the document's write tick, 0 for a new one.
-func (c *Collection) prepareRestored(a *docArena, p *parsedDoc, keepInput bool, tick uint64) (*Doc, error) {
+func (c *Collection) prepareRestored(a *docArena, p *parsedDoc, tick uint64) (*Doc, error) {
 	if !p.hasKey || p.badKeyType {
 		if !p.hasKey {
 			return nil, newError(400, 1226, "missing document key")
@@ -1328,77 +1324,7 @@ func (c *Collection) prepareRestored(a *docArena, p *parsedDoc, keepInput bool, 
 	} else if rt := decodeRev(rev); rt != 0 {
 		st.advanceTick(rt)
 	}
-	if keepInput && p.rev != "" && c.isStoredForm(a, p) {
-		d := a.doc()
-		*d = Doc{Key: p.key, Rev: p.rev, Tick: tick, Raw: p.raw[:len(p.raw):len(p.raw)]}
-		return d, nil
-	}
-	if keepInput && a != nil {
-		if d := c.renderInPlace(a, p, rev, tick); d != nil {
-			return d, nil
-		}
-	}
 	return c.newDocIn(a, p.key, rev, tick, p.from, p.to, p.user, p.userRaw), nil
-}
-
-// renderInPlace renders the stored form of p over its own input bytes when it is not longer
-// (the same members in another order, whitespace dropped, a new _rev for an old one): the
-// document then needs no memory of its own, like one already in stored form. It renders
-// into scratch first, as the members are views of the bytes it overwrites. nil: it does
-// not fit.
-func (c *Collection) renderInPlace(a *docArena, p *parsedDoc, rev string, tick uint64) *Doc {
-	// What the stored form has at least (_key, _id, _rev and the user block): when that does
-	// not fit, rendering twice is not worth trying.
-	least := len(`{"_key":"","_id":"/","_rev":""}`) + 2*len(p.key) + len(c.Name) + len(rev) + len(p.userRaw)
-	if least > len(p.raw) {
-		return nil
-	}
-	buf, keyOff, revOff := c.appendStored(a.render[:0], p.key, rev, p.from, p.to, p.user, p.userRaw)
-	a.render = buf
-	if len(buf) > len(p.raw) {
-		return nil
-	}
-	dst := p.raw[:len(buf):len(buf)]
-	copy(dst, buf)
-	d := a.doc()
-	*d = Doc{Key: unsafe.String(&dst[keyOff], len(p.key)), Rev: unsafe.String(&dst[revOff], len(rev)), Tick: tick, Raw: dst}
-	return d
-}
-
-// isStoredForm reports whether p.raw is byte for byte what newDocIn would render for p with
-// its own _rev.
-func (c *Collection) isStoredForm(a *docArena, p *parsedDoc) bool {
-	if p.userRaw == nil || len(p.raw) == 0 || a == nil {
-		return false
-	}
-	h := a.scratch[:0]
-	h = append(h, `{"_key":"`...)
-	h = append(h, p.key...)
-	h = append(h, `","_id":`...)
-	h = appendJSONString(h, c.Name)
-	h = append(h[:len(h)-1], '/')
-	h = append(h, p.key...)
-	h = append(h, '"')
-	if c.Type == 3 {
-		h = append(h, `,"_from":`...)
-		h = appendJSONString(h, p.from)
-		h = append(h, `,"_to":`...)
-		h = appendJSONString(h, p.to)
-	}
-	h = append(h, `,"_rev":"`...)
-	h = append(h, p.rev...)
-	h = append(h, '"')
-	a.scratch = h
-	raw := p.raw
-	if len(raw) <= len(h) || !bytes.Equal(raw[:len(h)], h) {
-		return false
-	}
-	rest := raw[len(h):]
-	if len(p.userRaw) == 0 {
-		return len(rest) == 1 // "}"
-	}
-	// The user block must be the rest of raw, between the comma and the closing brace.
-	return len(rest) == len(p.userRaw)+2 && rest[0] == ',' && unsafe.SliceData(rest[1:]) == unsafe.SliceData(p.userRaw)
 }
 
 // presizeLocked makes room for n more documents (lock held), so that a large batch neither
