@@ -28,6 +28,12 @@ func (s *Server) docWriteTarget(c *call) (*Collection, writeTarget, bool) {
 		c.error(403, 1004, "read only")
 		return nil, writeTarget{}, false
 	}
+	return s.collTarget(c)
+}
+
+// collTarget returns the collection {coll} and where to read or write it (see target); it has
+// answered the request when ok is false.
+func (s *Server) collTarget(c *call) (*Collection, writeTarget, bool) {
 	coll := c.collection(c.param("coll"))
 	if coll == nil {
 		return nil, writeTarget{}, false
@@ -52,11 +58,7 @@ func writeStatus(c *call, coll *Collection, o docOpts) int {
 func (s *Server) routeDocuments(r *router) {
 	// --- single document ---
 	read := func(c *call) {
-		coll := c.collection(c.param("coll"))
-		if coll == nil {
-			return
-		}
-		w, ok := s.target(c, coll)
+		coll, w, ok := s.collTarget(c)
 		if !ok {
 			return
 		}
@@ -323,11 +325,7 @@ func errorCodesHeader(m map[int]int) string {
 
 // docBatchRead handles PUT /_api/document/{coll}?onlyget=true.
 func (s *Server) docBatchRead(c *call) {
-	coll := c.collection(c.param("coll"))
-	if coll == nil {
-		return
-	}
-	w, ok := s.target(c, coll)
+	coll, w, ok := s.collTarget(c)
 	if !ok {
 		return
 	}
