@@ -32,6 +32,9 @@ func clDo(t *testing.T, method, url string, body any) (int, http.Header, map[str
 	if err != nil {
 		t.Fatal(err)
 	}
+	if strings.Contains(url, "/_api/replication/restore-data") {
+		req.Header.Set("Content-Type", "application/x-arango-dump") // as arangorestore sends it
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)

@@ -61,6 +61,9 @@ var rtBenchClient = &http.Client{Transport: &http.Transport{DisableCompression: 
 
 func rtBenchDo(b *testing.B, method, url string, body []byte) (int, int64) {
 	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
+	if strings.Contains(url, "/_api/replication/restore-data") {
+		req.Header.Set("Content-Type", "application/x-arango-dump")
+	}
 	res, err := rtBenchClient.Do(req)
 	if err != nil {
 		b.Fatal(err)
@@ -168,7 +171,7 @@ func benchRestoreData(b *testing.B, line func(i int) string) {
 		b.StartTimer()
 		t0 := rtProcessCPU()
 		for _, body := range batches {
-			st, _ := rtBenchDo(b, "PUT", s.Endpoint()+"/_api/replication/restore-data?collection="+name+"&preserveRevisionIds=true", body)
+			st, _ := rtBenchDo(b, "PUT", s.Endpoint()+"/_api/replication/restore-data?collection="+name+"", body)
 			if st != 200 {
 				b.Fatalf("restore-data status %d", st)
 			}

@@ -396,14 +396,25 @@ type undoEntry struct {
 	old *Doc // nil = the key did not exist
 }
 
-// handleRestoreData serves PUT /_api/replication/restore-data.
+// handleRestoreData serves PUT /_api/replication/restore-data; it mirrors
+// RestReplicationHandler::handleCommandRestoreData, processRestoreData, parseBatch and
+// parseBatchDump (arangod/RestHandler/RestReplicationHandler.cpp, 3.12):
+//   - no collection parameter: 400, error 400 "invalid collection parameter, not given";
+//   - an unknown collection: the transaction cannot start (404, error 1203);
+//   - a body not sent as JSON lines (Content-Type application/x-arango-dump or
+//     application/json; see requestContentType): 500, error 4 "invalid request type: ..."
+//     (parseBatch throws TRI_ERROR_INTERNAL; text/plain or no type leaves the type unset,
+//     which contentTypeToString names as JSON). VPack bodies (parseBatchVPack) are not
+//     parsed by arangotest and are refused the same way.
+//   - _rev is dropped from every document ("We simply get rid of the _rev attribute here"):
+//     restored documents get new revisions, whatever the client asks (no parameter
+//     preserveRevisionIds exists since 3.8).
 //
 // As in RestReplicationHandler::processRestoreDataBatch the whole batch is one transaction:
 // removal markers are applied first (for keys whose last marker is a removal), then every
 // document is inserted with overwriteMode=replace (so existing keys are replaced, not reported
 // as primary-key conflicts); the first failing document (e.g. a secondary unique index
 // violation) fails the request with its errorNum and message and the batch is rolled back.
-// New _rev values are generated unless preserveRevisionIds=true.
 func (rs *replState) handleRestoreData(c *call) {
 	name := c.query("collection")
 	if name == "" {
@@ -415,8 +426,16 @@ func (rs *replState) handleRestoreData(c *call) {
 		c.fail(errCollectionNotFound(name))
 		return
 	}
-	preserveRevs := c.qbool("preserveRevisionIds", false)
-	if err := restoreData(coll, c.body, preserveRevs); err != nil {
+	switch requestContentType(c.r) {
+	case ctJSON, ctDump:
+	case ctVPack:
+		c.fail(newError(500, 4, "invalid request type: application/x-velocypack (arangotest does not parse VelocyPack restore-data bodies)"))
+		return
+	default:
+		c.fail(newError(500, 4, "invalid request type: application/json; charset=utf-8"))
+		return
+	}
+	if err := restoreData(coll, c.body); err != nil {
 		c.fail(err)
 		return
 	}
@@ -433,7 +452,7 @@ func (rs *replState) handleRestoreData(c *call) {
 //
 // Nothing of the body is kept (documents are rendered into memory of their own): it is
 // usually a pooled buffer that the next request reuses (bodyReusable).
-func restoreData(coll *Collection, body []byte, preserveRevs bool) error {
+func restoreData(coll *Collection, body []byte) error {
 	if coll.Name == "_users" {
 		ops, err := parseRestoreBody(coll.Name, body)
 		if err != nil {
@@ -474,9 +493,7 @@ func restoreData(coll *Collection, body []byte, preserveRevs bool) error {
 		}
 		p := op.doc
 		op.doc = nil
-		if !preserveRevs {
-			p.rev, p.hasRev = "", false
-		}
+		p.rev, p.hasRev = "", false // parseBatchDump drops _rev: the server makes a new one
 		if tick == tickEnd {
 			tick = coll.db.st.NextTicks(256)
 			tickEnd = tick + 256

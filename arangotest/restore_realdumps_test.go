@@ -52,7 +52,7 @@ func TestRestoreRealDumps(t *testing.T) {
 				if !ok || (testing.Short() && len(data) > 8<<20) {
 					continue
 				}
-				r = rtDo(t, s, "PUT", "/_api/replication/restore-data?collection="+name+"&preserveRevisionIds=true", data,
+				r = rtDo(t, s, "PUT", "/_api/replication/restore-data?collection="+name+"", data,
 					"Content-Type", "application/x-arango-dump")
 				rtStatus(t, r, 200, "restore-data "+name)
 				want := expectedCount(data)

@@ -110,7 +110,7 @@ func TestRestoreDataPlainEnvelopeAndRemovals(t *testing.T) {
 		`{"type":2300,"data":{"_key":"flop","v":"back"}}`, // last marker wins: present
 		``,
 	}, "\n")
-	r := rtRestoreData(t, s, "docs", "&preserveRevisionIds=true", body)
+	r := rtRestoreData(t, s, "docs", "", body)
 	rtStatus(t, r, 200, "restore-data")
 	if string(r.body) != `{"result":true}` {
 		t.Fatalf("restore-data answer %s", r.body)
@@ -133,14 +133,39 @@ func TestRestoreDataPlainEnvelopeAndRemovals(t *testing.T) {
 	if c.Count() != 5 {
 		t.Fatalf("count %d, want 5", c.Count())
 	}
-	if m := rtDocMap(t, c, "p1"); m["_rev"] != "_kmX5mm6---" {
-		t.Fatalf("preserveRevisionIds=true: _rev %v, want _kmX5mm6---", m["_rev"])
+	// The server drops _rev and makes a new one (parseBatchDump), whatever the client asks.
+	if m := rtDocMap(t, c, "p1"); m["_rev"] == "_kmX5mm6---" || m["_rev"] == "" {
+		t.Fatalf("p1 kept the dumped _rev: %v", m["_rev"])
+	}
+	rtStatus(t, rtRestoreData(t, s, "docs", "&preserveRevisionIds=true", `{"_key":"p2","_rev":"_kmX5mm6---","v":9}`+"\n"), 200, "restore-data new revs")
+	if m := rtDocMap(t, c, "p2"); m == nil || m["_rev"] == "_kmX5mm6---" || m["_rev"] == "" || m["v"] != float64(9) {
+		t.Fatalf("preserveRevisionIds=true (a parameter no server since 3.8 reads): %v", m)
 	}
 
-	// Without preserveRevisionIds the server assigns new revisions (but keeps keys).
-	rtStatus(t, rtRestoreData(t, s, "docs", "", `{"_key":"p2","_rev":"_kmX5mm6---","v":9}`+"\n"), 200, "restore-data new revs")
-	if m := rtDocMap(t, c, "p2"); m == nil || m["_rev"] == "_kmX5mm6---" || m["_rev"] == "" {
-		t.Fatalf("without preserveRevisionIds: %v", m)
+	// The body must be typed as JSON lines (RestReplicationHandler::parseBatch): text/plain
+	// or no type is refused with 500, error 4, and nothing is stored.
+	for _, typ := range []string{"", "text/plain", "text/plain; charset=utf-8", "application/octet-stream", "Application/JSON"} {
+		var hdr []string
+		if typ != "" {
+			hdr = []string{"Content-Type", typ}
+		}
+		r := rtDo(t, s, "PUT", "/_api/replication/restore-data?collection=docs", []byte(`{"_key":"typed","v":1}`+"\n"), hdr...)
+		if r.status != 500 || r.errorNum(t) != 4 || !strings.Contains(string(r.body), "invalid request type") {
+			t.Fatalf("restore-data as %q: %d %s", typ, r.status, r.body)
+		}
+		if rtDocMap(t, c, "typed") != nil {
+			t.Fatalf("restore-data as %q stored the document", typ)
+		}
+	}
+	for _, typ := range []string{"application/x-arango-dump", "application/x-arango-dump; charset=utf-8", "application/json", "application/json; charset=utf-8"} {
+		r := rtDo(t, s, "PUT", "/_api/replication/restore-data?collection=docs", []byte(`{"_key":"typed","v":1}`+"\n"), "Content-Type", typ)
+		rtStatus(t, r, 200, "restore-data as "+typ)
+		if m := rtDocMap(t, c, "typed"); m == nil || m["v"] != float64(1) {
+			t.Fatalf("restore-data as %q: %v", typ, m)
+		}
+	}
+	if r := rtDo(t, s, "PUT", "/_api/replication/restore-data?collection=nope", []byte(`{"_key":"x"}`), "Content-Type", "text/plain"); r.status != 404 || r.errorNum(t) != 1203 {
+		t.Fatalf("unknown collection is checked before the type: %d %s", r.status, r.body)
 	}
 
 	// Bad input: invalid JSON names collection and line; nothing of the batch is applied.
@@ -163,7 +188,7 @@ func TestRestoreDataPlainEnvelopeAndRemovals(t *testing.T) {
 	if r.status != 404 || r.errorNum(t) != 1203 {
 		t.Fatalf("unknown collection: %d %s", r.status, r.body)
 	}
-	r = rtDo(t, s, "PUT", "/_api/replication/restore-data", []byte(`{"_key":"x"}`))
+	r = rtDo(t, s, "PUT", "/_api/replication/restore-data", []byte(`{"_key":"x"}`), "Content-Type", "application/x-arango-dump")
 	if r.status != 400 || !strings.Contains(string(r.body), "invalid collection parameter") {
 		t.Fatalf("no collection parameter: %d %s", r.status, r.body)
 	}
@@ -175,9 +200,9 @@ func TestRestoreDataEdges(t *testing.T) {
 	c := s.store.Database("_system").Collection("links")
 	body := `{"_key":"l1","_id":"links/l1","_from":"people/a","_to":"people/b","_rev":"_kmX5mm6---","w":1}` + "\n" +
 		`{"type":2300,"data":{"_key":"l2","_from":"people/b","_to":"places/c"}}` + "\n"
-	rtStatus(t, rtRestoreData(t, s, "links", "&preserveRevisionIds=true", body), 200, "restore edges")
+	rtStatus(t, rtRestoreData(t, s, "links", "", body), 200, "restore edges")
 	m := rtDocMap(t, c, "l1")
-	if m["_from"] != "people/a" || m["_to"] != "people/b" || m["_rev"] != "_kmX5mm6---" || m["w"] != float64(1) {
+	if m["_from"] != "people/a" || m["_to"] != "people/b" || m["_rev"] == "_kmX5mm6---" || m["_rev"] == "" || m["w"] != float64(1) {
 		t.Fatalf("edge l1 %v", m)
 	}
 	if m := rtDocMap(t, c, "l2"); m["_to"] != "places/c" {
@@ -330,19 +355,36 @@ func TestDumpRestoreRoundTrip(t *testing.T) {
 			break
 		}
 		rtStatus(t, r, 200, "next")
-		rtStatus(t, rtRestoreData(t, dst, "rt", "&preserveRevisionIds=true", string(r.body)), 200, "restore-data")
+		rtStatus(t, rtRestoreData(t, dst, "rt", "", string(r.body)), 200, "restore-data")
 	}
 	d := dst.store.Database("_system").Collection("rt")
 	if d.Count() != c.Count() {
 		t.Fatalf("restored %d documents, want %d", d.Count(), c.Count())
 	}
 	for _, doc := range c.Snapshot() {
-		got := d.Lookup(doc.Key)
-		if got == nil || string(got.Raw) != string(doc.Raw) {
+		got := d.Lookup(doc.Key) // the same document with a new _rev
+		if !revRenewed(got, string(doc.Raw)) {
 			t.Fatalf("document %s differs:\n%s\n%v", doc.Key, doc.Raw, got)
 		}
 	}
 	if d.KeyGenerator().LastValue < 299*7 {
 		t.Fatalf("lastValue %d after restore", d.KeyGenerator().LastValue)
 	}
+}
+
+// revRenewed reports whether d is want with a new revision: restore-data drops _rev and the
+// server makes a new one (RestReplicationHandler::parseBatchDump), so d.Raw must equal want
+// with its "_rev" value replaced by d.Rev, and d.Rev must differ from the revision in want.
+func revRenewed(d *Doc, want string) bool {
+	if d == nil {
+		return false
+	}
+	i := strings.Index(want, `"_rev":"`)
+	if i < 0 {
+		return false
+	}
+	j := strings.IndexByte(want[i+8:], '"')
+	old := want[i+8 : i+8+j]
+	renewed := want[:i+8] + d.Rev + want[i+8+j:]
+	return d.Rev != "" && d.Rev != old && string(d.Raw) == renewed
 }

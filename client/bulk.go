@@ -43,6 +43,10 @@ func (s *bulkSender) endpoint(eps []string, pinned string) (string, error) {
 	return eps[int((s.next.Add(1)-1)%uint64(len(eps)))], nil
 }
 
+// DumpContentType is the type of a body of JSON lines (restore-data), as arangorestore sends
+// it (StaticStrings::MimeTypeDump).
+const DumpContentType = "application/x-arango-dump"
+
 // streamBulk is Stream for a request with a raw Body: same URL, query, headers, status and
 // error handling as the driver path.
 func (c *Conn) streamBulk(ctx context.Context, r Request) (*Response, io.ReadCloser, error) {
@@ -67,8 +71,9 @@ func (c *Conn) streamBulk(ctx context.Context, r Request) (*Response, io.ReadClo
 		req.Header.Set(k, v)
 	}
 	if req.Header.Get("Content-Type") == "" {
-		// The bytes as they are; the server reads bulk bodies as lines whatever the type.
-		req.Header.Set("Content-Type", connection.PlainText)
+		// arangod parses a body only under a JSON, VPack or dump type (HttpRequest::setHeader
+		// records no other): a raw body without one would be refused, so the caller says.
+		return nil, nil, fmt.Errorf("%s: raw request body without a Content-Type", what)
 	}
 	if req.Header.Get("Accept") == "" {
 		req.Header.Set("Accept", connection.ApplicationJSON)

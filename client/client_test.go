@@ -85,7 +85,7 @@ func TestConnectDetectsServerAndRetries503(t *testing.T) {
 		t.Errorf("Authorization = %q, want basic auth", a)
 	}
 	lines := "{\"_key\":\"a\"}\n{\"_key\":\"b\"}\n"
-	if _, err := c.Do(context.Background(), Request{Method: "PUT", Database: "shop", Path: "/_api/replication/restore-data", Body: []byte(lines)}); err != nil {
+	if _, err := c.Do(context.Background(), Request{Method: "PUT", Database: "shop", Path: "/_api/replication/restore-data", Body: []byte(lines), Header: map[string]string{"Content-Type": DumpContentType}}); err != nil {
 		t.Fatal(err)
 	}
 	if n := dumpCalls.Load(); n != 3 {
@@ -211,7 +211,7 @@ func TestBulkBodyArrivesUnchangedWithAuth(t *testing.T) {
 			}
 			q := map[string][]string{"collection": {"users"}, "force": {"false"}}
 			_, err = c.Do(context.Background(), Request{Method: "PUT", Database: "my db", Path: "/_api/replication/restore-data",
-				Query: q, Body: body, Endpoint: b})
+				Query: q, Body: body, Endpoint: b, Header: map[string]string{"Content-Type": DumpContentType}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -227,12 +227,12 @@ func TestBulkBodyArrivesUnchangedWithAuth(t *testing.T) {
 			if got.auth != tc.wantAuth {
 				t.Errorf("Authorization = %q, want %q", got.auth, tc.wantAuth)
 			}
-			if got.method != "PUT" || got.path != "/_db/my db/_api/replication/restore-data" || got.query != "collection=users&force=false" || got.contentType != "text/plain" {
+			if got.method != "PUT" || got.path != "/_db/my db/_api/replication/restore-data" || got.query != "collection=users&force=false" || got.contentType != DumpContentType {
 				t.Errorf("request %s %s ? %s (%s)", got.method, got.path, got.query, got.contentType)
 			}
 			// Errors: a ServerError naming the request, not retried.
 			q["fail"] = []string{"1"}
-			_, err = c.Do(context.Background(), Request{Method: "PUT", Database: "my db", Path: "/_api/replication/restore-data", Query: q, Body: body})
+			_, err = c.Do(context.Background(), Request{Method: "PUT", Database: "my db", Path: "/_api/replication/restore-data", Query: q, Body: body, Header: map[string]string{"Content-Type": DumpContentType}})
 			if !IsErrorNum(err, 1210) || Retryable(err) || !strings.Contains(err.Error(), "PUT /_db/my%20db/_api/replication/restore-data?collection=users") {
 				t.Fatalf("409: got %v", err)
 			}
@@ -268,7 +268,7 @@ func TestBulkBodyIsNotCopied(t *testing.T) {
 	}
 	body := bytes.Repeat([]byte("{\"_key\":\"0123456789\",\"text\":\"lorem ipsum dolor sit amet\"}\n"), (16<<20)/60)
 	send := func() {
-		if _, err := c.Do(context.Background(), Request{Method: "PUT", Path: "/_api/replication/restore-data", Body: body}); err != nil {
+		if _, err := c.Do(context.Background(), Request{Method: "PUT", Path: "/_api/replication/restore-data", Body: body, Header: map[string]string{"Content-Type": DumpContentType}}); err != nil {
 			t.Fatal(err)
 		}
 		if got := <-seen; got.contentLength != int64(len(body)) {

@@ -272,14 +272,9 @@ func (c *Conn) Stream(ctx context.Context, r Request) (*Response, io.ReadCloser,
 	}
 	switch {
 	case r.Body != nil:
-		// text/plain makes the driver send the bytes as they are (no JSON re-encoding); the
-		// server reads bulk bodies as lines whatever their content type.
-		if _, ok := req.GetHeader("content-type"); !ok {
-			req.AddHeader("content-type", connection.PlainText)
-		}
-		if err := req.SetBody(r.Body); err != nil {
-			return nil, nil, err
-		}
+		// Raw bodies go through bulkSender (set by New): the driver would re-encode the bytes
+		// under any type but text/plain, which the server does not parse (see streamBulk).
+		return nil, nil, fmt.Errorf("%s: raw request body on a connection not made by client.New", r.What(c.Database))
 	case r.JSON != nil:
 		b, err := jsoniter.ConfigCompatibleWithStandardLibrary.Marshal(r.JSON)
 		if err != nil {

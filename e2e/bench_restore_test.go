@@ -268,6 +268,7 @@ func rsBenchFloor(b *testing.B, dir string) time.Duration {
 	put := func(path string, body []byte) {
 		req, _ := http.NewRequest(http.MethodPut, tg.Endpoint+"/_db/"+db+path, bytes.NewReader(body))
 		req.SetBasicAuth(tg.Username, tg.Password)
+		req.Header.Set("Content-Type", "application/x-arango-dump") // as arangorestore sends JSON lines
 		resp, err := hc.Do(req)
 		if err != nil {
 			b.Fatalf("floor %s: %v", path, err)

@@ -232,14 +232,15 @@ type sentBatch struct {
 }
 
 func (e *engine) sendBatch(ctx context.Context, db string, c *CollectionPlan, b sentBatch) error {
-	// preserveRevisionIds: arangorestore keeps the dumped _rev values (RestoreFeature's
-	// options.preserveRevisionIds defaults to true); without it the server makes new ones.
-	q := url.Values{"collection": {c.Target}, "force": {e.boolQ(e.opts.Force)}, "preserveRevisionIds": {"true"}}
-	// No Content-Type header: the client then sends the body as it is (text/plain; under
-	// arangorestore's application/x-arango-dump the driver would JSON-encode the bytes). The
-	// server reads restore-data bodies as lines whatever the content type.
+	// As arangorestore 3.11/3.12 sends it (RestoreFeature::RestoreJob::sendRestoreData):
+	// collection and force, and the body as JSON lines under application/x-arango-dump. The
+	// server parses a body only under the dump, JSON or VPack type (HttpRequest::setHeader
+	// records no other; RestReplicationHandler::parseBatch answers anything else with 500,
+	// error 4 "invalid request type"). No preserveRevisionIds: no server since 3.8 reads it,
+	// restored documents always get new _rev values (parseBatchDump drops _rev).
+	q := url.Values{"collection": {c.Target}, "force": {e.boolQ(e.opts.Force)}}
 	_, err := e.conn.Do(ctx, client.Request{Method: http.MethodPut, Path: "/_api/replication/restore-data", Database: db,
-		Query: q, Body: b.body, Endpoint: c.Endpoint})
+		Query: q, Body: b.body, Endpoint: c.Endpoint, Header: map[string]string{"Content-Type": client.DumpContentType}})
 	if err != nil {
 		return fmt.Errorf("restore data of collection %q (db %q, file %s lines %d-%d): %w",
 			c.Target, db, b.file, b.firstLine, b.firstLine+max(b.lines-1, 0), err)

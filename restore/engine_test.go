@@ -29,6 +29,7 @@ type fakeServer struct {
 	calls    []string // "restore-collection users", "restore-data users", ...
 	lines    map[string][]string
 	failData map[string]int // collection -> HTTP status to answer restore-data with
+	status   string         // POST /_admin/status answer ("" = 404)
 	srv      *httptest.Server
 }
 
@@ -53,6 +54,24 @@ func (f *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"role":"SINGLE"}`)
 	case path == "/_api/database/current":
 		io.WriteString(w, `{"result":{"name":"x"}}`)
+	case path == "/_admin/status" || path == "/_api/foxx/_local/heal":
+		f.mu.Lock()
+		f.calls = append(f.calls, r.Method+" "+path)
+		f.mu.Unlock()
+		if path == "/_admin/status" && f.status == "" {
+			w.WriteHeader(404)
+			io.WriteString(w, `{"error":true,"code":404,"errorNum":404,"errorMessage":"not found"}`)
+			return
+		}
+		if path == "/_admin/status" {
+			io.WriteString(w, f.status)
+			return
+		}
+		w.WriteHeader(204)
+	case path == "/_api/replication/restore-data" && r.Header.Get("Content-Type") != "application/x-arango-dump":
+		// As 3.12 answers a body not typed as JSON lines (RestReplicationHandler::parseBatch).
+		w.WriteHeader(500)
+		io.WriteString(w, `{"error":true,"code":500,"errorNum":4,"errorMessage":"invalid request type: application/json; charset=utf-8"}`)
 	case strings.HasPrefix(path, "/_api/replication/restore-"):
 		op := strings.TrimPrefix(path, "/_api/replication/")
 		var name string
@@ -353,5 +372,47 @@ func TestDamagedFileStopsBeforeItsDataIsSent(t *testing.T) {
 	}
 	if got := f.lines["a"]; len(got) != 1 || !strings.Contains(got[0], "good") {
 		t.Errorf("intact collection a: %q", got)
+	}
+}
+
+// TestFoxxHealAsArangorestore: after restoring _apps, gorestore asks POST /_admin/status and
+// sends the heal only when the Foxx API is not reported off (triggerFoxxHeal in
+// RestoreFeature.cpp); without _apps neither is sent.
+func TestFoxxHealAsArangorestore(t *testing.T) {
+	for _, tc := range []struct {
+		name, status string
+		apps, heal   bool
+	}{
+		{"foxx-api-on", `{"server":"arango","foxxApi":true}`, true, true},
+		{"foxx-api-off", `{"server":"arango","foxxApi":false}`, true, false},
+		{"no-foxxApi-attribute", `{"server":"arango"}`, true, true},
+		{"status-unavailable", "", true, true},
+		{"no-apps", `{"server":"arango","foxxApi":true}`, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeServer(t)
+			f.status = tc.status
+			dir := t.TempDir()
+			colls := map[string]string{"users": `{"name":"users","type":2}`}
+			data := map[string]string{"users": `{"_key":"u1"}` + "\n"}
+			if tc.apps {
+				colls["_apps"] = `{"name":"_apps","type":2,"isSystem":true}`
+				data["_apps"] = `{"_key":"a1","mount":"/x"}` + "\n"
+			}
+			writeTestDump(t, dir, colls, data, nil)
+			opts := DefaultOptions()
+			opts.InputDirectory = dir
+			opts.IncludeSystemCollections = true
+			if _, err := Run(context.Background(), f.conn(t), opts, nil); err != nil {
+				t.Fatal(err)
+			}
+			if got := len(f.lines["users"]); got != 1 {
+				t.Fatalf("users got %d lines, want 1", got)
+			}
+			st, heal := indexOf(f.calls, "POST /_admin/status"), indexOf(f.calls, "POST /_api/foxx/_local/heal")
+			if tc.apps != (st >= 0) || tc.heal != (heal >= 0) || (heal >= 0 && heal < st) {
+				t.Fatalf("calls %v: status asked %v, heal sent %v; want %v, %v", f.calls, st >= 0, heal >= 0, tc.apps, tc.heal)
+			}
+		})
 	}
 }

@@ -350,14 +350,25 @@ func (e *engine) restoreViews(ctx context.Context, dp *DatabasePlan, typ, marker
 	return nil
 }
 
-// healFoxx asks the server to rebuild Foxx apps after _apps/_appbundles were restored; a
-// failure is only a warning, as in arangorestore.
+// healFoxx asks the server to rebuild Foxx apps after _apps/_appbundles were restored, as
+// arangorestore's triggerFoxxHeal (client-tools/Restore/RestoreFeature.cpp) does: first
+// POST /_admin/status, and no heal when it answers "foxxApi": false (a server started with
+// --foxx.api false); when the status cannot be read or has no foxxApi (older servers), the
+// heal is sent all the same. A failure is only a warning, as there.
 func (e *engine) healFoxx(ctx context.Context, db string) {
 	if e.opts.DryRun {
 		return
 	}
+	var status struct {
+		FoxxAPI *bool `json:"foxxApi"`
+	}
+	if err := e.conn.DoJSON(ctx, client.Request{Method: http.MethodPost, Path: "/_admin/status", Database: db}, &status); err == nil &&
+		status.FoxxAPI != nil && !*status.FoxxAPI {
+		e.rep.Log(fmt.Sprintf("# db %s: skipping Foxx self-healing because the Foxx API is disabled", db))
+		return
+	}
 	if _, err := e.conn.Do(ctx, client.Request{Method: http.MethodPost, Path: "/_api/foxx/_local/heal", Database: db}); err != nil {
-		e.warn(fmt.Sprintf("db %s: Foxx heal after restoring _apps: %v", db, err))
+		e.warn(fmt.Sprintf("db %s: reloading Foxx services after restoring _apps failed: %v (on a single server, POST /_api/foxx/_local/heal to the database with an empty body; not needed when the server runs with --foxx.api false)", db, err))
 	}
 }
 

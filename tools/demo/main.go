@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -198,7 +199,7 @@ func describeCounts(cs []collInfo) string {
 
 // compare checks every document, index, view, analyzer and graph of src against dst.
 func compare(ctx context.Context, src, dst *client.Conn, colls []collInfo) (string, error) {
-	docs, indexes := 0, 0
+	docs, indexes, newRevs := 0, 0, 0
 	for _, coll := range colls {
 		a, err := allDocs(ctx, src, coll.Name)
 		if err != nil {
@@ -216,13 +217,36 @@ func compare(ctx context.Context, src, dst *client.Conn, colls []collInfo) (stri
 			if !ok {
 				return "", fmt.Errorf("collection %s: document %q missing after restore", coll.Name, k)
 			}
-			// Every attribute counts, _id and _rev included: the restore keeps revisions
-			// (preserveRevisionIds, as arangorestore does).
+			// Every attribute counts, _key, _id, _from and _to included, except _rev: a
+			// server gives every restored document a new revision (since 3.8;
+			// RestReplicationHandler::parseBatchDump drops the dumped _rev), as with
+			// arangorestore. Both must have one.
+			ra, _ := da["_rev"].(string)
+			rb, _ := db["_rev"].(string)
+			if ra == "" || rb == "" {
+				return "", fmt.Errorf("collection %s: document %q has no _rev (before %q, after %q)", coll.Name, k, ra, rb)
+			}
+			if ra != rb {
+				newRevs++
+			}
+			delete(da, "_rev")
+			delete(db, "_rev")
 			if !reflect.DeepEqual(da, db) {
 				return "", fmt.Errorf("collection %s: document %q differs after restore:\n  before: %s\n  after:  %s", coll.Name, k, jsonString(da), jsonString(db))
 			}
 		}
 		docs += len(a)
+		ka, err := keyOptions(ctx, src, coll.Name)
+		if err != nil {
+			return "", err
+		}
+		kb, err := keyOptions(ctx, dst, coll.Name)
+		if err != nil {
+			return "", err
+		}
+		if !reflect.DeepEqual(ka, kb) {
+			return "", fmt.Errorf("collection %s: key generator differs after restore:\n  before: %s\n  after:  %s", coll.Name, jsonString(ka), jsonString(kb))
+		}
 		ia, err := indexSignatures(ctx, src, coll.Name)
 		if err != nil {
 			return "", err
@@ -255,7 +279,20 @@ func compare(ctx context.Context, src, dst *client.Conn, colls []collInfo) (stri
 		}
 		extras = append(extras, fmt.Sprintf("%d %s", len(na), what.label))
 	}
-	return fmt.Sprintf("%d collections, %d documents, %d indexes, %s: all equal", len(colls), docs, indexes, strings.Join(extras, ", ")), nil
+	return fmt.Sprintf("%d collections, %d documents (keys, key generators, contents; %d got a new _rev, as a restore gives them), %d indexes, %s: all equal",
+		len(colls), docs, newRevs, indexes, strings.Join(extras, ", ")), nil
+}
+
+// keyOptions is a collection's key generator state (type, allowUserKeys, increment, offset,
+// lastValue), from GET /_api/collection/{name}/properties.
+func keyOptions(ctx context.Context, c *client.Conn, coll string) (map[string]any, error) {
+	var props struct {
+		KeyOptions map[string]any `json:"keyOptions"`
+	}
+	if err := c.DoJSON(ctx, client.Request{Method: "GET", Path: "/_api/collection/" + url.PathEscape(coll) + "/properties"}, &props); err != nil {
+		return nil, fmt.Errorf("collection %s: properties: %w", coll, err)
+	}
+	return props.KeyOptions, nil
 }
 
 func allDocs(ctx context.Context, c *client.Conn, coll string) (map[string]map[string]any, error) {
