@@ -4,8 +4,13 @@ package arangotest
 // download in backup_transfer.go; the global write transaction lock in backup_lock.go; images
 // (what a backup holds) in backup_image.go; the data directory in persist.go.
 //
-// Behaviour follows arangod's RestHotBackupHandler and RocksDBHotBackup (single server) and the
-// seed document: POST only; ids "<UTC timestamp with '.' for ':'>_<label>" (a random UUID when
+// RestHotBackupHandler and RocksDBHotBackup are Enterprise code that no public tree holds, so
+// this follows what is public instead: the Hot Backup HTTP API docs (docs-hugo 3.12
+// develop/http-api/hot-backups.md), arangobackup (client-tools/Backup/BackupFeature.cpp),
+// go-driver v2 (client_admin_backup_impl.go) and the seed document. Error numbers other than
+// 18 (lock timeout) and the method handling are not verified against the server (the docs
+// say 400 for a method other than POST on create, restore, delete, upload and download, and
+// 405 on list; arangotest answers 405 everywhere): POST only; ids "<UTC timestamp with '.' for ':'>_<label>" (a random UUID when
 // no label is given); create waits for the global write lock, 408 errorNum 18 on timeout unless
 // allowInconsistent (then potentiallyInconsistent: true); force aborts running write
 // transactions; one hot backup at a time (7011); restore replaces everything, answers
@@ -120,14 +125,22 @@ func (s *Server) routeBackup(r *router) {
 }
 
 // handleStatistics answers GET /_admin/statistics with the fields arangobackup reads to
-// detect the restart after a restore (server.uptime).
+// detect the restart after a restore (server.uptime). It mirrors
+// RestAdminStatisticsHandler::execute and getStatistics (arangod/RestHandler/
+// RestAdminStatisticsHandler.cpp): GET only (405, error 405, from the router); with
+// statistics disabled 404, error 36 (TRI_ERROR_DISABLED) "statistics not enabled".
 func (s *Server) handleStatistics(c *call) {
+	if s.opts.StatisticsDisabled {
+		c.error(404, 36, "statistics not enabled")
+		return
+	}
 	since := s.started
 	if t := s.store.backups().restartedAt.Load(); t != 0 {
 		since = time.Unix(0, t)
 	}
 	now := time.Now()
 	c.ok(200, map[string]any{"time": float64(now.UnixNano()) / 1e9, "enabled": true,
+		"system": map[string]any{}, "client": map[string]any{}, "clientUser": map[string]any{}, "http": map[string]any{},
 		"server": map[string]any{"uptime": now.Sub(since).Seconds(), "physicalMemory": 8 << 30,
 			"transactions": map[string]any{}, "v8Context": map[string]any{}, "threads": map[string]any{}}})
 }

@@ -50,6 +50,16 @@ type ClusterOptions struct {
 	// Defaults 250 ms and 20 µs.
 	SyncBase        time.Duration
 	SyncPerDocument time.Duration
+	// MinReplicationFactor and MaxReplicationFactor are the Coordinators'
+	// --cluster.min-replication-factor and --cluster.max-replication-factor (ClusterFeature;
+	// 0 here means the server's default, 1 and 10). A new collection's replicationFactor must
+	// lie between them (restore-collection always, POST /_api/collection unless
+	// enforceReplicationFactor=false; ClusteringMutableProperties::validateDatabaseConfiguration).
+	// As --cluster.default-replication-factor is not given, it is the minimum: the
+	// replicationFactor of a database created without one, and so of its collections created
+	// without one.
+	MinReplicationFactor int
+	MaxReplicationFactor int
 }
 
 // Cluster is a running arangotest cluster.
@@ -67,6 +77,8 @@ type clusterState struct {
 	agentID    string   // AGNT-<uuid>
 	syncBase   time.Duration
 	syncPerDoc time.Duration
+	minRF      int          // --cluster.min-replication-factor
+	maxRF      int          // --cluster.max-replication-factor (checked only when > 0, as the server does)
 	ownRoutes  atomic.Int64 // routes registered by registerClusterRoutes (they come first; same for every Coordinator)
 
 	mu          sync.Mutex
@@ -110,6 +122,10 @@ func NewCluster(opts ClusterOptions) (*Cluster, error) {
 	if opts.SyncPerDocument <= 0 {
 		opts.SyncPerDocument = 20 * time.Microsecond
 	}
+	minRF, maxRF, err := replicationFactorLimits(opts.MinReplicationFactor, opts.MaxReplicationFactor)
+	if err != nil {
+		return nil, err
+	}
 	if opts.JWTSecret == "" {
 		// One secret for all Coordinators, so a JWT from one is valid on the others.
 		var b [24]byte
@@ -119,7 +135,7 @@ func NewCluster(opts ClusterOptions) (*Cluster, error) {
 	var sid [8]byte
 	_, _ = rand.Read(sid[:])
 	cs := &clusterState{clusterID: newUUID(), agentID: "AGNT-" + newUUID(), syncBase: opts.SyncBase,
-		syncPerDoc: opts.SyncPerDocument, plans: map[*Collection]*shardPlan{}, nextShard: 100000,
+		syncPerDoc: opts.SyncPerDocument, minRF: minRF, maxRF: maxRF, plans: map[*Collection]*shardPlan{}, nextShard: 100000,
 		planVersion: 1, dumpPos: map[string]int{}, dumpDocs: map[string][]*Doc{}}
 	cs.store = newStore(uint64(sid[0])<<40 | uint64(sid[1])<<32 | uint64(sid[2])<<24 | uint64(sid[3])<<16 | uint64(sid[4])<<8 | uint64(sid[5]) | 1<<40)
 	cs.store.cluster = cs
@@ -167,6 +183,35 @@ func NewCluster(opts ClusterOptions) (*Cluster, error) {
 	}
 	return cl, nil
 }
+
+// kMaxReplicationFactor is ClusterFeature's hard upper bound of the replication factor options.
+const kMaxReplicationFactor = 10
+
+// replicationFactorLimits checks the replication factor options as ClusterFeature does (the
+// options' ranges in collectOptions, the default against them in prepare); 0 means not given.
+func replicationFactorLimits(minRF, maxRF int) (int, int, error) {
+	if minRF == 0 {
+		minRF = 1
+	}
+	if maxRF == 0 {
+		maxRF = kMaxReplicationFactor
+	}
+	if minRF < 1 || minRF > kMaxReplicationFactor {
+		return 0, 0, fmt.Errorf("arangotest: --cluster.min-replication-factor %d: must be between 1 and %d", minRF, kMaxReplicationFactor)
+	}
+	if maxRF < 0 || maxRF > kMaxReplicationFactor {
+		return 0, 0, fmt.Errorf("arangotest: --cluster.max-replication-factor %d: must be between 0 and %d", maxRF, kMaxReplicationFactor)
+	}
+	// --cluster.default-replication-factor, not given, is the minimum; it must lie within both.
+	if minRF > maxRF {
+		return 0, 0, errors.New("arangotest: Invalid value for `--cluster.default-replication-factor`. Must not be lower than " +
+			"`--cluster.min-replication-factor` or higher than `--cluster.max-replication-factor`")
+	}
+	return minRF, maxRF, nil
+}
+
+// defaultRF is --cluster.default-replication-factor: the minimum, as it is not set.
+func (cs *clusterState) defaultRF() int { return cs.minRF }
 
 // Endpoints returns the Coordinators' URLs.
 func (cl *Cluster) Endpoints() []string {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -141,11 +142,39 @@ func (s *Server) registerClusterAdminRoutes(r *router) {
 		}
 		c.ok(200, map[string]any{"id": c.query("id"), "status": st})
 	})
+	// mirrors RestOptionsHandler::execute and RestOptionsBaseHandler::checkAuthentication
+	// (arangod/RestHandler/RestOptionsHandler.cpp, RestOptionsBaseHandler.cpp, 3.12) under the
+	// default --server.options-api "jwt": only GET (405 otherwise, by the router); only a
+	// superuser (403, error 11 "insufficient permissions"); only in _system (403, error 1230).
+	// The answer is ProgramOptions::toVelocyPack's flat object of option names and values,
+	// here only for the options arangotest models.
+	r.handle("GET", "/_admin/options", func(c *call) {
+		if !c.isSuperuser() {
+			c.error(403, 11, "insufficient permissions")
+			return
+		}
+		if c.dbName != "_system" {
+			c.error(403, 1230, "operation only allowed in system database")
+			return
+		}
+		c.json(200, map[string]any{
+			"cluster.min-replication-factor":     cs.minRF,
+			"cluster.max-replication-factor":     cs.maxRF,
+			"cluster.default-replication-factor": cs.defaultRF(),
+			"server.authentication":              s.auth.enabled,
+		})
+	})
 	r.handle("GET", "/_admin/cluster/numberOfServers", func(c *call) {
 		c.ok(200, map[string]any{"numberOfCoordinators": len(cs.coordIDs), "numberOfDBServers": len(cs.dbservers),
 			"cleanedServers": []string{}})
 	})
+	// RestAdminClusterHandler::handleStatistics -> handleProxyGetRequest("/_admin/statistics",
+	// "DBserver"): a missing parameter is 400/400 "missing parameter `DBserver`".
 	r.handle("GET", "/_admin/cluster/statistics", func(c *call) {
+		if c.query("DBserver") == "" {
+			c.error(400, 400, "missing parameter `DBserver`")
+			return
+		}
 		if !cs.needDBserver(c, "DBserver") {
 			return
 		}
@@ -532,4 +561,32 @@ func (s *Server) registerClusterDistributionRoutes(r *router) {
 		m["count"] = counts
 		c.ok(200, m)
 	})
+}
+
+// isSuperuser reports ExecContext::isSuperuser: authentication is off, or the request carries
+// a JWT signed with the server secret that names no user (a superuser token). verifyJWT
+// (auth.go) maps such a token to "root", as it maps the root user's own login; this tells
+// the two apart.
+func (c *call) isSuperuser() bool {
+	if !c.s.auth.enabled {
+		return true
+	}
+	h := c.r.Header.Get("Authorization")
+	if len(h) <= 7 || !strings.EqualFold(h[:7], "bearer ") {
+		return false
+	}
+	tok := strings.TrimSpace(h[7:])
+	if _, ok := c.s.auth.verifyJWT(tok); !ok {
+		return false
+	}
+	parts := strings.Split(tok, ".")
+	raw, err := b64.DecodeString(parts[1])
+	if err != nil {
+		return false
+	}
+	var claims struct {
+		User   string `json:"preferred_username"`
+		Server string `json:"server_id"`
+	}
+	return json.Unmarshal(raw, &claims) == nil && claims.User == "" && claims.Server != ""
 }

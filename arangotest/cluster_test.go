@@ -269,9 +269,9 @@ func TestClusterShardPlacement(t *testing.T) {
 	if st != 404 {
 		t.Fatalf("dump of a shard from a server without it: status %d", st)
 	}
-	// Without DBserver a Coordinator refuses.
+	// Without DBserver a Coordinator refuses (handleUnforwardedTrampolineCoordinator: 400, error 400).
 	st, _, m, _ = clDo(t, "POST", ep+"/_api/replication/batch", `{"ttl":60}`)
-	if st != 400 || m["errorNum"] != 10.0 {
+	if st != 400 || m["errorNum"] != 400.0 {
 		t.Fatalf("batch without DBserver: %d %v", st, m)
 	}
 }
@@ -587,11 +587,13 @@ func TestClusterDatabaseSharding(t *testing.T) {
 func TestClusterRestoreCollectionThroughCoordinator(t *testing.T) {
 	cl := clStart(t, 1, 2)
 	ep := cl.Endpoints()[0]
-	// numberOfShards from the dump's shard map, replicationFactor from the query (defaults for
-	// a definition without them, as the server does)
+	// numberOfShards from the dump's shard map (CreateCollectionBody handleShards)
 	params := map[string]any{"name": "r", "type": 2, "shardKeys": []string{"_key"},
 		"shards": map[string]any{"s1": []string{"PRMR-old"}, "s2": []string{"PRMR-old"}, "s3": []string{"PRMR-old"}}}
-	st, _, _, raw := clDo(t, "PUT", ep+"/_api/replication/restore-collection?replicationFactor=2&numberOfShards=7",
+	// Query values are not read (3.12 takes them from the definition only): the shard map
+	// gives 3 shards, the definition's replicationFactor 2 copies.
+	params["replicationFactor"] = 2
+	st, _, _, raw := clDo(t, "PUT", ep+"/_api/replication/restore-collection?replicationFactor=3&numberOfShards=7",
 		map[string]any{"parameters": params, "indexes": []any{}})
 	cMust(t, 200, st, raw, "restore-collection")
 	si := clShards(t, ep, "r")

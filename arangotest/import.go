@@ -32,29 +32,106 @@ type importUndo struct {
 	old *Doc // nil = the key did not exist
 }
 
-// handleImport implements POST /_api/import.
+// routeImportFallback answers /_api/import requests no import route takes, as
+// RestImportHandler::executeAsync does: any method but POST is 501, error 9 "'ILLEGAL
+// /_api/import' not implemented"; a POST with a suffix is 400, error 401 (createFromJson,
+// createFromKeyValueList: "superfluous suffix, ...") once the type is valid.
+func (s *Server) routeImportFallback(r *router) {
+	illegal := func(c *call) { c.error(501, 9, "'ILLEGAL /_api/import' not implemented") }
+	for _, m := range []string{"GET", "PUT", "PATCH", "DELETE"} {
+		r.handle(m, "/_api/import", illegal)
+		r.handle(m, "/_api/import/{rest...}", illegal)
+	}
+	r.handle("POST", "/_api/import/{rest...}", func(c *call) {
+		switch c.query("type") {
+		case "", "documents", "array", "list", "auto":
+			c.error(400, 401, "superfluous suffix, expecting /_api/import?collection=<identifier>")
+		default:
+			c.error(400, 10, "invalid value for 'type'")
+		}
+	})
+}
+
+// importWhitespace is what RestImportHandler::createFromJson skips at the start of a line.
+func importWhitespace(b byte) bool {
+	return b == ' ' || b == '\t' || b == '\r' || b == '\b' || b == '\f'
+}
+
+// csvTrim trims a line as createFromKeyValueList does (newlines included).
+func csvTrim(b []byte) []byte {
+	isWS := func(c byte) bool { return importWhitespace(c) || c == '\n' }
+	for len(b) > 0 && isWS(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isWS(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// handleImport implements POST /_api/import. It mirrors RestImportHandler::executeAsync,
+// createFromJson and createFromKeyValueList (arangod/RestHandler/RestImportHandler.cpp):
+//   - type other than documents, array, list, auto or none/empty (the tabular format):
+//     400, error 10 "invalid value for 'type'";
+//   - no collection parameter: 400, error 1204 "'collection' is missing, expecting
+//     /_api/import?collection=<identifier>"; an unknown collection: 404, error 1203
+//     "collection '<name>' not found" (generateTransactionError);
+//   - line-wise input (documents, auto without '['): a line is counted as empty when only
+//     spaces, tabs, CR, BS or FF stand before its newline; the end of the body after the
+//     last newline is no line (so a body ending in a newline has no extra empty line), nor
+//     is trailing whitespace without a newline;
+//   - tabular input: the header is the first line; after it, every line up to the last
+//     newline counts, a blank one as empty, and again nothing after the last newline.
 func (s *Server) handleImport(c *call) {
-	if s.store.readOnly.Load() {
-		c.error(403, 1004, "read only")
+	typ := c.query("type")
+	switch typ {
+	case "", "documents", "array", "list", "auto":
+	default:
+		c.error(400, 10, "invalid value for 'type'")
 		return
 	}
 	name := c.query("collection")
 	if name == "" {
-		c.error(400, 400, "'collection' is missing, expecting /_api/import?collection=<identifier>")
+		c.error(400, 1204, "'collection' is missing, expecting /_api/import?collection=<identifier>")
 		return
 	}
-	coll := c.collection(name)
-	if coll == nil {
-		return
-	}
-	typ := c.query("type")
 	body := c.body
-	if typ == "auto" {
-		if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '[' {
-			typ = "array"
-		} else {
-			typ = "documents"
+	if typ == "" {
+		// createFromKeyValueList checks the header before it opens the collection.
+		nl := bytes.IndexByte(body, '\n')
+		if nl < 0 {
+			c.error(400, 400, "no JSON array found in second line")
+			return
 		}
+		if len(csvTrim(body[:nl])) == 0 {
+			c.error(400, 400, "no JSON string array found in first line")
+			return
+		}
+	}
+	coll := c.db.Collection(name)
+	if coll == nil {
+		c.error(404, 1203, "collection '"+name+"' not found")
+		return
+	}
+	if s.store.readOnly.Load() {
+		c.error(403, 1004, "read only")
+		return
+	}
+	if typ == "auto" {
+		// createFromJson peeks at the first character that is not \r \n \t \b \f or space
+		typ = "documents"
+		for _, b := range body {
+			if importWhitespace(b) || b == '\n' {
+				continue
+			}
+			if b == '[' {
+				typ = "array"
+			}
+			break
+		}
+	}
+	if typ == "array" && requestContentType(c.r) == ctDump {
+		body = nil // parseVPackBody: no payload under the dump type
 	}
 	onDup := c.query("onDuplicate")
 	if onDup == "" {
@@ -78,6 +155,18 @@ func (s *Server) handleImport(c *call) {
 		}
 		pos := 0
 		for len(body) > 0 {
+			pos++
+			for len(body) > 0 && importWhitespace(body[0]) {
+				body = body[1:]
+			}
+			if len(body) == 0 || body[0] == 0 {
+				break // only whitespace after the last newline: no line
+			}
+			if body[0] == '\n' {
+				body = body[1:]
+				items = append(items, importItem{pos: pos, empty: true})
+				continue
+			}
 			i := bytes.IndexByte(body, '\n')
 			var line []byte
 			if i < 0 {
@@ -85,19 +174,16 @@ func (s *Server) handleImport(c *call) {
 			} else {
 				line, body = body[:i], body[i+1:]
 			}
-			pos++
-			t := bytes.TrimSpace(line)
-			if len(t) == 0 {
-				items = append(items, importItem{pos: pos, empty: true})
-				continue
-			}
-			items = append(items, importItem{pos: pos, raw: t})
-		}
-		if len(c.body) > 0 && c.body[len(c.body)-1] == '\n' {
-			items = append(items, importItem{pos: pos + 1, empty: true})
+			items = append(items, importItem{pos: pos, raw: bytes.TrimRight(line, " \t\r\b\f")})
 		}
 	case "array", "list":
 		t := bytes.TrimSpace(body)
+		if len(t) > 0 && !json.Valid(t) {
+			var v any
+			err := json.Unmarshal(t, &v)
+			c.error(400, 600, "VPackError error: "+err.Error())
+			return
+		}
 		if rawKind(t) != 'a' {
 			c.error(400, 400, "expecting a JSON array in the request")
 			return
@@ -110,23 +196,35 @@ func (s *Server) handleImport(c *call) {
 			c.error(400, 600, err.Error())
 			return
 		}
-	case "", "tabular":
-		lines := bytes.Split(body, []byte("\n"))
+	case "":
+		// createFromKeyValueList: the header is the first line (checked above to exist).
+		nl := bytes.IndexByte(body, '\n')
 		var header []string
-		pos := 0
-		for _, line := range lines {
-			t := bytes.TrimSpace(line)
-			if header == nil {
-				if len(t) == 0 {
-					continue
-				}
-				if err := json.Unmarshal(t, &header); err != nil || len(header) == 0 {
-					c.error(400, 400, "no JSON array found in first line")
-					return
-				}
-				continue
+		var hdr []json.RawMessage
+		if json.Unmarshal(csvTrim(body[:nl]), &hdr) != nil || len(hdr) == 0 {
+			c.error(400, 400, "no JSON string array found in first line")
+			return
+		}
+		for _, h := range hdr {
+			var name string
+			if json.Unmarshal(h, &name) != nil {
+				c.error(400, 400, "no JSON string array found in first line")
+				return
+			}
+			header = append(header, name)
+		}
+		ignoreMissing := c.qbool("ignoreMissing", false)
+		pos := int(replUint(c.query("line")))
+		rest := body[nl+1:]
+		for len(rest) > 0 { // nothing after the last newline is a line
+			var line []byte
+			if i := bytes.IndexByte(rest, '\n'); i < 0 {
+				line, rest = rest, nil
+			} else {
+				line, rest = rest[:i], rest[i+1:]
 			}
 			pos++
+			t := csvTrim(line)
 			if len(t) == 0 {
 				items = append(items, importItem{pos: pos, empty: true})
 				continue
@@ -136,23 +234,23 @@ func (s *Server) handleImport(c *call) {
 				items = append(items, importItem{pos: pos, bad: "no valid JSON array data, offending document: " + string(t)})
 				continue
 			}
-			if len(vals) != len(header) {
+			if !ignoreMissing && len(vals) != len(header) {
 				items = append(items, importItem{pos: pos, bad: "wrong number of JSON values (got " + strconv.Itoa(len(vals)) +
 					", expected " + strconv.Itoa(len(header)) + "), offending document: " + string(t)})
 				continue
 			}
 			ms := make([]member, 0, len(header))
 			for i, h := range header {
-				if c.qbool("ignoreMissing", false) && string(vals[i]) == "null" {
-					continue
+				if i >= len(vals) {
+					break
+				}
+				if string(bytes.TrimSpace(vals[i])) == "null" {
+					continue // createVelocyPackObject leaves out null values
 				}
 				ms = append(ms, member{h, vals[i]})
 			}
 			items = append(items, importItem{pos: pos, raw: encodeObject(ms)})
 		}
-	default:
-		c.error(400, 400, "invalid value for 'type'")
-		return
 	}
 
 	var st importStats

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,9 +25,9 @@ import (
 // created after the batch dumps as empty.
 
 const (
-	defaultBatchTTL       = 600 * time.Second
-	defaultDumpChunkSize  = 128 * 1024        // RestReplicationHandler::_defaultChunkSize
-	maxDumpChunkSize      = 128 * 1024 * 1024 // RestReplicationHandler::_maxChunkSize
+	defaultBatchTTL       = 3600 * time.Second // replutils::BatchInfo::DefaultTimeout
+	defaultDumpChunkSize  = 128 * 1024         // RestReplicationHandler::_defaultChunkSize
+	maxDumpChunkSize      = 64 * 1024 * 1024   // RestReplicationHandler::maxChunkSize (3.12)
 	replicationServerInfo = "rocksdb"
 )
 
@@ -84,6 +86,9 @@ type replBatch struct {
 	expires time.Time
 	// per-collection read position of /_api/replication/dump
 	pos map[*Collection]int
+	// per-collection chunk counter (CollectionIterator::currentTick, starting at 1), sent as
+	// x-arango-replication-lastincluded
+	chunks map[*Collection]uint64
 	// busy guards against concurrent use, like the server's context lease
 	busy bool
 }
@@ -102,8 +107,11 @@ func (rs *replState) gcLocked(now time.Time) {
 }
 
 func (rs *replState) createBatch(ttl time.Duration) *replBatch {
+	if ttl <= 0 {
+		ttl = defaultBatchTTL // RocksDBReplicationContext: ttl > 0 ? ttl : DefaultTimeout
+	}
 	st := rs.s.store
-	b := &replBatch{id: strconv.FormatUint(st.NextTick(), 10), ttl: ttl, pos: map[*Collection]int{}}
+	b := &replBatch{id: strconv.FormatUint(st.NextTick(), 10), ttl: ttl, pos: map[*Collection]int{}, chunks: map[*Collection]uint64{}}
 	b.snap = takeSnapshot(st)
 	b.expires = time.Now().Add(ttl)
 	rs.mu.Lock()
@@ -113,14 +121,22 @@ func (rs *replState) createBatch(ttl time.Duration) *replBatch {
 	return b
 }
 
+// batchKey is the id a request names, read as the server reads it (StringUtils::uint64:
+// "0042" is batch 42, "abc" is 0, which no batch has).
+func batchKey(id string) string { return strconv.FormatUint(replUint(id), 10) }
+
 func (rs *replState) findBatch(id string) *replBatch {
+	id = batchKey(id)
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	rs.gcLocked(time.Now())
 	return rs.batches[id]
 }
 
+// extendBatch is RocksDBReplicationContext::extendLifetime: the batch now expires after the
+// longer of its own ttl (set at creation) and ttl.
 func (rs *replState) extendBatch(id string, ttl time.Duration) bool {
+	id = batchKey(id)
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	rs.gcLocked(time.Now())
@@ -128,14 +144,12 @@ func (rs *replState) extendBatch(id string, ttl time.Duration) bool {
 	if b == nil {
 		return false
 	}
-	if ttl > 0 {
-		b.ttl = ttl
-	}
-	b.expires = time.Now().Add(b.ttl)
+	b.expires = time.Now().Add(max(b.ttl, ttl))
 	return true
 }
 
 func (rs *replState) deleteBatch(id string) bool {
+	id = batchKey(id)
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	if _, ok := rs.batches[id]; !ok {
@@ -160,40 +174,70 @@ func (rs *replState) trackClient(r *http.Request, tick uint64, ttl time.Duration
 
 // --- request helpers (independent of the core router) -------------------------------------
 
-// replBool parses a query-string boolean the way the server does (true/1/yes/on).
+// replBool parses a query-string boolean as GeneralRequest::parsedValue<bool> does
+// (StringUtils::boolean): absent is def; true, yes, on, y, 1 (any case, trimmed) are true,
+// anything else (the empty string included) is false.
 func replBool(r *http.Request, name string, def bool) bool {
 	v, ok := r.URL.Query()[name]
 	if !ok || len(v) == 0 {
 		return def
 	}
-	switch strings.ToLower(v[0]) {
-	case "true", "1", "yes", "on", "y":
+	switch strings.ToLower(strings.TrimSpace(v[0])) {
+	case "true", "1", "yes", "on", "y", "✓":
 		return true
-	case "":
-		return def
 	}
 	return false
 }
 
-// ttlFromBody reads {"ttl": seconds} (absent or 0 = default).
+// replUint parses a query-string number as StringUtils::uint64 does (std::from_chars): the
+// leading digits, 0 when there are none.
+func replUint(v string) uint64 {
+	var n uint64
+	for i := 0; i < len(v) && v[i] >= '0' && v[i] <= '9'; i++ {
+		n = n*10 + uint64(v[i]-'0')
+	}
+	return n
+}
+
+// errNoResponse is a handler that returns without writing an answer: arangod then sends the
+// response it prepared for the handler, HTTP 500 without a body (HttpCommTask::processRequest).
+var errNoResponse = newError(500, 0, "")
+
+// ttlFromBody reads the body of POST and PUT /_api/replication/batch as
+// RocksDBRestReplicationHandler::handleCommandBatch does: parseVPackBody (invalid JSON: 400,
+// error 600), then an object is required (anything else, an empty body included, leaves the
+// handler without an answer: errNoResponse), and "ttl" is read with getNumericValue (not a
+// number: the default). 0 is returned for "use the batch's own ttl".
 func ttlFromBody(body []byte) (time.Duration, error) {
-	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
-		return defaultBatchTTL, nil
+		return 0, errNoResponse
 	}
-	var in struct {
-		TTL *float64 `json:"ttl"`
-	}
-	if err := json.Unmarshal(body, &in); err != nil {
+	var top map[string]json.RawMessage
+	if !json.Valid(body) {
+		var v any
+		err := json.Unmarshal(body, &v)
 		return 0, newError(400, 600, "VPackError error: "+err.Error())
 	}
-	if in.TTL == nil || *in.TTL == 0 {
+	if rawKind(bytes.TrimSpace(body)) != 'o' || json.Unmarshal(body, &top) != nil {
+		return 0, errNoResponse
+	}
+	var ttl float64
+	if json.Unmarshal(top["ttl"], &ttl) != nil {
 		return defaultBatchTTL, nil
 	}
-	if *in.TTL < 0 {
-		return 0, newError(400, 400, "invalid ttl")
+	if ttl <= 0 {
+		return 0, nil
 	}
-	return time.Duration(*in.TTL * float64(time.Second)), nil
+	return time.Duration(ttl * float64(time.Second)), nil
+}
+
+// failRepl answers err; errNoResponse becomes the bodiless 500.
+func failRepl(c *call, err error) {
+	if err == errNoResponse {
+		c.empty(http.StatusInternalServerError)
+		return
+	}
+	c.fail(err)
 }
 
 // writeUncompressed writes a data body (dump batches) without the router's response
@@ -231,17 +275,18 @@ func (rs *replState) loggerStateObject() map[string]any {
 // --- handlers ------------------------------------------------------------------------------
 
 // handleBatch serves POST /_api/replication/batch, PUT|DELETE /_api/replication/batch/{id}.
+// It mirrors RocksDBRestReplicationHandler::handleCommandBatch
+// (arangod/RocksDBEngine/RocksDBRestReplicationHandler.cpp): POST creates a batch (whatever
+// follows "batch" in the path), PUT and DELETE need the id; anything else is 405, error 405.
+// An unknown id is 404, error 1600 (TRI_ERROR_CURSOR_NOT_FOUND, "cursor not found"); a
+// negative or zero ttl means the default (3600 s) at creation and the batch's own ttl on PUT.
 func (rs *replState) handleBatch(c *call) {
 	id, body := c.param("id"), c.body
 	switch c.r.Method {
 	case http.MethodPost:
-		if id != "" {
-			c.fail(newError(405, 405, "method not supported"))
-			return
-		}
 		ttl, err := ttlFromBody(body)
 		if err != nil {
-			c.fail(err)
+			failRepl(c, err)
 			return
 		}
 		b := rs.createBatch(ttl)
@@ -258,7 +303,7 @@ func (rs *replState) handleBatch(c *call) {
 		}
 		ttl, err := ttlFromBody(body)
 		if err != nil {
-			c.fail(err)
+			failRepl(c, err)
 			return
 		}
 		if !rs.extendBatch(id, ttl) {
@@ -335,7 +380,44 @@ func inventoryViews(db *Database) []map[string]any {
 	return out
 }
 
-// handleInventory serves GET /_api/replication/inventory.
+// replicatedCollections is inventoryCollections with the filter of
+// RocksDBReplicationContext::getInventory: TRI_ExcludeCollectionReplication also leaves out
+// _statistics* and _routing, and TRI_vocbase_t::inventory sorts by type, then name.
+func replicatedCollections(db *Database, includeSystem, includeFoxxQueues bool) []map[string]any {
+	all := inventoryCollections(db, includeSystem, includeFoxxQueues, "")
+	out := all[:0]
+	for _, e := range all {
+		p, _ := e["parameters"].(map[string]any)
+		name, _ := p["name"].(string)
+		if strings.HasPrefix(name, "_statistics") || name == "_routing" {
+			continue
+		}
+		out = append(out, e)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		pi, _ := out[i]["parameters"].(map[string]any)
+		pj, _ := out[j]["parameters"].(map[string]any)
+		ti, tj := fmt.Sprint(pi["type"]), fmt.Sprint(pj["type"])
+		if ti != tj {
+			return ti < tj
+		}
+		ni, _ := pi["name"].(string)
+		nj, _ := pj["name"].(string)
+		return ni < nj
+	})
+	return out
+}
+
+// handleInventory serves GET /_api/replication/inventory. It mirrors
+// RocksDBRestReplicationHandler::handleCommandInventory
+// (arangod/RocksDBEngine/RocksDBRestReplicationHandler.cpp) and
+// RocksDBReplicationContext::getInventory:
+//   - no batchId: 404, error 1600 "batchId not specified"; an unknown one: 404, error 1600
+//     "context was not found";
+//   - collection=<name>: only that collection, or none when it does not exist (no error),
+//     an empty "views" and no "properties";
+//   - global=true lists every database. Outside _system getApplier writes a 403, but the
+//     handler goes on and its 200 replaces it, so arangotest answers the 200 as well.
 func (rs *replState) handleInventory(c *call) {
 	db := c.db
 	q := c.q
@@ -348,19 +430,15 @@ func (rs *replState) handleInventory(c *call) {
 		c.fail(newError(404, 1600, "context was not found"))
 		return
 	}
-	rs.extendBatch(b.id, 0)
+	rs.extendBatch(b.id, defaultBatchTTL) // RocksDBReplicationManager::find's default ttl
 	includeSystem := replBool(c.r, "includeSystem", true)
 	includeFoxx := replBool(c.r, "includeFoxxQueues", false)
 	out := map[string]any{}
 	if replBool(c.r, "global", false) {
-		if db.Name != "_system" {
-			c.fail(newError(403, 11, "global inventory can only be fetched from within _system database"))
-			return
-		}
 		dbs := map[string]any{}
 		for _, d := range rs.s.store.Databases() {
 			props := d.Properties()
-			entry := map[string]any{"collections": inventoryCollections(d, includeSystem, includeFoxx, ""),
+			entry := map[string]any{"collections": replicatedCollections(d, includeSystem, includeFoxx),
 				"views": inventoryViews(d), "properties": props}
 			for k, v := range props {
 				entry[k] = v
@@ -368,25 +446,39 @@ func (rs *replState) handleInventory(c *call) {
 			dbs[d.Name] = entry
 		}
 		out["databases"] = dbs
-	} else {
-		only := q.Get("collection")
-		if only != "" && db.Collection(only) == nil {
-			c.fail(errCollectionNotFound(only))
-			return
+	} else if only := q.Get("collection"); only != "" {
+		colls := []map[string]any{}
+		if db.Collection(only) != nil {
+			colls = inventoryCollections(db, true, true, only)
 		}
-		out["collections"] = inventoryCollections(db, includeSystem, includeFoxx, only)
+		out["collections"] = colls
+		out["views"] = []map[string]any{}
+	} else {
+		out["collections"] = replicatedCollections(db, includeSystem, includeFoxx)
 		out["views"] = inventoryViews(db)
 		out["properties"] = db.Properties()
 	}
-	state := rs.loggerStateObject()
-	state["lastLogTick"] = strconv.FormatUint(b.snap.tick, 10)
-	out["state"] = state
+	snapTick := strconv.FormatUint(b.snap.tick, 10)
+	out["state"] = map[string]any{"running": true, "lastLogTick": snapTick, "lastUncommittedLogTick": snapTick,
+		"totalEvents": b.snap.tick, "time": nowString()}
 	out["tick"] = strconv.FormatUint(rs.s.store.LastTick(), 10)
 	rs.trackClient(c.r, b.snap.tick, b.ttl)
 	c.json(http.StatusOK, out)
 }
 
-// handleDump serves GET /_api/replication/dump.
+// handleDump serves GET /_api/replication/dump (the classic dump: arangodump up to 3.11, and
+// 3.12 for a collection of a 3.11 server). It mirrors RocksDBRestReplicationHandler::
+// handleCommandDump (arangod/RocksDBEngine/RocksDBRestReplicationHandler.cpp) and
+// RocksDBReplicationContext::dumpJson:
+//   - no or empty collection: 400, error 400 "invalid collection parameter";
+//   - no batchId: 404, error 400 "replication dump - request misses batchId"; an unknown
+//     batch: 404, error 400 "replication dump - unable to find context (it could be expired)";
+//   - an unknown collection: 400, error 400 "replication dump - bad parameter";
+//   - docsPerBatch (default 10000) and chunkSize (default 128 KiB, at most 128 MiB, read as
+//     StringUtils::uint64) bound a chunk: documents are added while the chunk is smaller
+//     than chunkSize, so a chunk holds at least one unless chunkSize or docsPerBatch is 0;
+//   - any Accept but exactly application/x-velocypack gets JSON lines
+//     (application/x-arango-dump); VelocyPack output is not implemented by arangotest (501).
 func (rs *replState) handleDump(c *call) {
 	db := c.db
 	q := c.q
@@ -419,60 +511,68 @@ func (rs *replState) handleDump(c *call) {
 	b.mu.Lock()
 	if b.busy {
 		b.mu.Unlock()
-		c.fail(newError(404, 400, "replication dump - unable to find context (it could be expired)"))
+		c.fail(newError(400, 400, "replication dump - bad parameter")) // the iterator is in use
 		return
 	}
 	docs := b.snap.collectionDocs(coll)
 	start := b.pos[coll]
 	end, size := o.cut(docs, start)
 	b.pos[coll] = end
+	if b.chunks[coll] == 0 {
+		b.chunks[coll] = 1
+	}
+	if end < len(docs) {
+		b.chunks[coll]++
+	}
+	included := b.chunks[coll]
 	b.mu.Unlock()
 	rs.extendBatch(b.id, 0)
-	writeDumpChunk(c, b.snap.tick, docs[start:end], size, end < len(docs), o.envelope)
+	writeDumpChunk(c, included, docs[start:end], size, end < len(docs), o.envelope)
 }
 
 // dumpChunkOptions are the query options of one classic dump request.
 type dumpChunkOptions struct {
 	envelope  bool
-	chunkSize int // bytes, at least one document
-	maxDocs   int // 0: no limit
+	chunkSize int // bytes: documents are added while the chunk is smaller
+	maxDocs   int // documents at most (docsPerBatch)
 }
 
-// parseDumpChunkOptions reads useEnvelope, chunkSize and docsPerBatch; VelocyPack output is
-// refused (the request is answered and ok is false).
+// defaultDumpDocsPerBatch is handleCommandDump's default docsPerBatch.
+const defaultDumpDocsPerBatch = 10 * 1000
+
+// parseDumpChunkOptions reads useEnvelope, chunkSize (RestReplicationHandler::
+// determineChunkSize) and docsPerBatch as handleCommandDump does; VelocyPack output
+// (Accept: application/x-velocypack, rest::stringToContentType) is not implemented (the
+// request is answered and ok is false).
 func parseDumpChunkOptions(c *call) (dumpChunkOptions, bool) {
-	if strings.Contains(c.header("Accept"), "application/x-velocypack") {
+	if c.header("Accept") == "application/x-velocypack" {
 		c.fail(newError(501, 9, "replication dump - velocypack output is not supported by arangotest"))
 		return dumpChunkOptions{}, false
 	}
 	q := c.r.URL.Query()
-	o := dumpChunkOptions{envelope: replBool(c.r, "useEnvelope", true), chunkSize: defaultDumpChunkSize}
-	if v := q.Get("chunkSize"); v != "" {
-		if n, err := strconv.ParseUint(v, 10, 64); err == nil {
-			o.chunkSize = int(min(n, maxDumpChunkSize))
-		}
+	o := dumpChunkOptions{envelope: replBool(c.r, "useEnvelope", true), chunkSize: defaultDumpChunkSize,
+		maxDocs: defaultDumpDocsPerBatch}
+	if v, ok := q["chunkSize"]; ok && len(v) > 0 {
+		o.chunkSize = int(min(replUint(v[0]), maxDumpChunkSize))
 	}
-	if v := q.Get("docsPerBatch"); v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n > 0 {
-			o.maxDocs = n
-		}
+	if v, ok := q["docsPerBatch"]; ok && len(v) > 0 {
+		o.maxDocs = int(min(replUint(v[0]), 1<<31))
 	}
 	return o, true
 }
 
-// cut returns where the chunk starting at docs[start] ends and its size on the wire.
+// cut returns where the chunk starting at docs[start] ends and its size on the wire: the
+// loop of RocksDBReplicationContext::dumpJson (while the buffer is smaller than chunkSize
+// and at most docsPerBatch documents).
 func (o dumpChunkOptions) cut(docs []*Doc, start int) (end, size int) {
 	overhead := 1 // newline
 	if o.envelope {
 		overhead += len(envelopePrefix) + len(envelopeSuffix)
 	}
 	end = start
-	for end < len(docs) {
+	for end < len(docs) && size < o.chunkSize && end-start < o.maxDocs {
 		size += len(docs[end].Raw) + overhead
 		end++
-		if size >= o.chunkSize || (o.maxDocs > 0 && end-start >= o.maxDocs) {
-			break
-		}
 	}
 	return end, size
 }
@@ -525,7 +625,8 @@ func writeDocLines(c *call, contentType string, docs []*Doc, size int, envelope 
 	_ = bw.Flush()
 }
 
-// handleClusterInventory answers as a single server does: 403 with errorNum 1471.
+// handleClusterInventory answers as a single server does (RestReplicationHandler::
+// executeAsync, command clusterInventory, not a Coordinator): 403 with errorNum 1471.
 func (rs *replState) handleClusterInventory(c *call) {
 	c.fail(newError(403, 1471, "this operation is only valid on a coordinator in a cluster"))
 }
@@ -533,4 +634,104 @@ func (rs *replState) handleClusterInventory(c *call) {
 // handleServerID serves GET /_api/replication/server-id.
 func (rs *replState) handleServerID(c *call) {
 	c.json(http.StatusOK, map[string]any{"serverId": strconv.FormatUint(rs.s.serverID, 10)})
+}
+
+// replicationCommands are the commands of RestReplicationHandler::executeAsync with the
+// methods it accepts for each ("batch" checks its methods itself, handleCommandBatch).
+var replicationCommands = map[string][]string{
+	"logger-state": {"GET"}, "logger-tick-ranges": {"GET"}, "logger-first-tick": {"GET"},
+	"logger-follow": {"GET", "PUT"}, "batch": nil, "inventory": {"GET"},
+	"keys": {"GET", "POST", "PUT", "DELETE"}, "revisions": {"GET", "POST", "PUT"}, "dump": {"GET"},
+	"restore-collection": {"PUT"}, "restore-indexes": {"PUT"}, "restore-data": {"PUT"},
+	"restore-view": {"PUT"}, "sync": {"PUT"}, "make-follower": {"PUT"}, "make-slave": {"PUT"},
+	"server-id": {"GET"}, "applier-config": {"GET", "PUT"}, "applier-start": {"PUT"},
+	"applier-stop": {"PUT"}, "applier-state": {"GET", "DELETE"}, "applier-state-all": {"GET"},
+	"clusterInventory": {"GET"}, "addFollower": {"PUT"}, "removeFollower": {"PUT"},
+	"set-the-leader": {"PUT"}, "holdReadLockCollection": {"GET", "POST", "DELETE"},
+}
+
+// removedIn31210 are the commands arangotest drops from 3.12.10 on (ext.go).
+var removedIn31210 = map[string]bool{"server-id": true, "logger-first-tick": true, "logger-tick-ranges": true,
+	"applier-config": true, "applier-start": true, "applier-stop": true, "applier-state": true}
+
+// routeReplicationFallback answers what no replication route of arangotest takes: it mirrors
+// the dispatch of RestReplicationHandler::executeAsync (arangod/RestHandler/
+// RestReplicationHandler.cpp), which looks at the first suffix (the command) and then at the
+// method:
+//   - an unknown command: 400, error 400 "invalid command '<command>'";
+//   - a known command with a method it does not take ("BAD_CALL"): 405, error 405 when the
+//     command is the only suffix, else 400, error 401 "expecting URL
+//     /_api/replication/<command>"; /_api/replication itself is the latter;
+//   - "batch" with another method than POST, or PUT/DELETE without an id: 405, error 405
+//     (RocksDBRestReplicationHandler::handleCommandBatch); POST with more suffixes creates a
+//     batch, PUT/DELETE with more than the id act on the id;
+//   - a command and method the server takes, with more suffixes than arangotest's route
+//     (the server ignores them): the route of the command;
+//   - a command the server has and arangotest does not implement: 501, error 9.
+func (s *Server) routeReplicationFallback(r *router) {
+	h := func(c *call) {
+		segs := strings.Split(strings.Trim(c.param("rest"), "/"), "/")
+		if c.param("rest") == "" {
+			segs = nil
+		}
+		method := c.r.Method
+		if method == http.MethodHead {
+			method = http.MethodGet
+		}
+		badCall := func() {
+			if len(segs) != 1 {
+				c.error(400, 401, "expecting URL /_api/replication/<command>")
+				return
+			}
+			c.error(405, 405, "method not supported")
+		}
+		if len(segs) == 0 {
+			badCall()
+			return
+		}
+		cmd := segs[0]
+		if removedIn31210[cmd] && s.store.versionAtLeast(3, 12, 10) {
+			// Not verified (no 3.12.10 source here): answered as before, unknown path.
+			c.error(404, 404, "unknown path '"+fullURL(c.r, c.path)+"'")
+			return
+		}
+		methods, known := replicationCommands[cmd]
+		if !known {
+			c.error(400, 400, "invalid command '"+cmd+"'")
+			return
+		}
+		route := []string{"_api", "replication", cmd}
+		if cmd == "revisions" {
+			// tree, ranges, documents: the second suffix is the sub-command
+			if len(segs) < 2 {
+				badCall()
+				return
+			}
+			route = append(route, segs[1])
+		}
+		if cmd == "batch" {
+			switch {
+			case method == http.MethodPost:
+			case (method == http.MethodPut || method == http.MethodDelete) && len(segs) >= 2:
+				route = append(route, segs[1])
+			default:
+				c.error(405, 405, "method not supported")
+				return
+			}
+		} else if !slices.Contains(methods, method) {
+			badCall()
+			return
+		}
+		rt, params, _ := s.router.match(c.r.Method, route)
+		if rt == nil || (len(rt.segs) == 2 && rt.rest != "") {
+			c.error(501, 9, "arangotest does not implement "+c.r.Method+" /_api/replication/"+cmd)
+			return
+		}
+		c.params = params
+		rt.h(c)
+	}
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		r.handle(m, "/_api/replication", h)
+		r.handle(m, "/_api/replication/{rest...}", h)
+	}
 }

@@ -50,8 +50,44 @@ func parseRestoreStructure(body []byte) (restoreStructure, map[string]any, error
 	return rs, params, nil
 }
 
-// handleRestoreCollection serves PUT /_api/replication/restore-collection.
-func (rs *replState) handleRestoreCollection(c *call) {
+// handleRestoreCollection serves PUT /_api/replication/restore-collection on a single server.
+func (rs *replState) handleRestoreCollection(c *call) { rs.restoreCollection(c, nil) }
+
+// restoreCoordinator is what a Coordinator adds to restore-collection (cluster_routes.go), at
+// the points where the 3.12 source makes its cluster checks.
+type restoreCoordinator interface {
+	// restoreDefinition applies the cluster defaults and validation of
+	// CreateCollectionBody::fromRestoreAPIBody (replicationFactor within
+	// --cluster.min/max-replication-factor, writeConcern, distributeShardsLike) to the
+	// parameters; it runs before the existing-collection check.
+	restoreDefinition(c *call, params json.RawMessage) (json.RawMessage, error)
+	// keepOnOverwrite reports handlingOfExistingCollection's cases where an existing
+	// collection is emptied instead of dropped (the drop is refused, or it is _analyzers).
+	keepOnOverwrite(db *Database, existing *Collection) bool
+	// checkDistribution is where Collections::create places the shards (EvenDistribution:
+	// more copies than DB-Servers fail); it runs after an existing collection was dropped.
+	checkDistribution(db *Database, params json.RawMessage) error
+}
+
+// restoreCollection mirrors RestReplicationHandler::handleCommandRestoreCollection and
+// processRestoreCollection with handlingOfExistingCollection
+// (arangod/RestHandler/RestReplicationHandler.cpp, 3.12), in their order:
+//   - a body that is not an object: 400, error 400 "collection declaration is invalid"; no
+//     "indexes" array: 400, error 400 "collection indexes declaration is invalid" (and
+//     arangotest's own: parameters not an object, no name, a bad type);
+//   - the definition is validated (CreateCollectionBody::fromRestoreAPIBody; on a
+//     Coordinator with the cluster's checks, co.restoreDefinition), then "deleted": true
+//     collections are ignored (200);
+//   - an existing collection without overwrite: 409, error 1207 "duplicate collection name
+//     'NAME'", except for names starting with "_" (200: "system collection, may have been
+//     created in the meantime"); a matching globallyUniqueId changes nothing;
+//   - an existing collection with overwrite is dropped, system collections too
+//     (allowDropSystem = true), and created from the definition; only where the drop is
+//     refused (a Coordinator: another collection's distributeShardsLike points to it, or
+//     _analyzers, whose analyzers are removed) it is truncated instead and keeps its
+//     definition;
+//   - then the collection is created (Collections::create with enforceReplicationFactor).
+func (rs *replState) restoreCollection(c *call, co restoreCoordinator) {
 	str, params, err := parseRestoreStructure(c.body)
 	if err != nil {
 		c.fail(err)
@@ -62,47 +98,49 @@ func (rs *replState) handleRestoreCollection(c *call) {
 		c.fail(newError(400, 400, "collection name is missing"))
 		return
 	}
-	if del, _ := params["deleted"].(bool); del {
-		writeResultTrue(c) // "we don't care about deleted collections"
-		return
-	}
 	if t, ok := params["type"].(float64); ok && t != 2 && t != 3 {
 		c.fail(newError(400, 1218, "collection type invalid"))
 		return
 	}
-	overwrite := c.qbool("overwrite", false)
-	db := c.db
-	if existing := db.Collection(name); existing != nil && existing.Name == name {
-		if overwrite {
-			if existing.IsSystem {
-				// Dropping a system collection is forbidden; the server truncates it instead
-				// and keeps the existing definition.
-				existing.Truncate()
-				writeResultTrue(c)
-				return
-			}
-			db.DropCollection(existing)
-		} else {
-			guid, _ := params["globallyUniqueId"].(string)
-			typ := 2
-			if t, ok := params["type"].(float64); ok {
-				typ = int(t)
-			}
-			if (guid != "" && guid == existing.GUID && typ == existing.Type) || strings.HasPrefix(name, "_") {
-				// RestReplicationHandler::createCollection: "collection already exists"
-				// (same globallyUniqueId and type); system collections may have been created
-				// by the server in the meantime.
-				writeResultTrue(c)
-				return
-			}
-			c.fail(newError(409, 1207, "duplicate name"))
+	def := str.Parameters
+	if co != nil {
+		if def, err = co.restoreDefinition(c, def); err != nil {
+			c.fail(err)
 			return
 		}
 	}
-	// "always use current version number when restoring a collection, because the collection
-	// is effectively NEW": the server drops objectId, cid and id (a new id is assigned) and
-	// keeps everything else, including globallyUniqueId and keyOptions.lastValue.
-	patched, err := patchRestoreParameters(str.Parameters, name)
+	if del, _ := params["deleted"].(bool); del {
+		writeResultTrue(c) // "we don't care about deleted collections"
+		return
+	}
+	db := c.db
+	if existing := db.Collection(name); existing != nil && existing.Name == name {
+		switch {
+		case !c.qbool("overwrite", false):
+			if strings.HasPrefix(name, "_") {
+				writeResultTrue(c)
+				return
+			}
+			c.fail(newError(409, 1207, "duplicate collection name '"+name+"'"))
+			return
+		case co != nil && co.keepOnOverwrite(db, existing):
+			existing.Truncate()
+			writeResultTrue(c)
+			return
+		default:
+			db.DropCollection(existing)
+		}
+	}
+	if co != nil {
+		if err := co.checkDistribution(db, def); err != nil {
+			c.fail(err)
+			return
+		}
+	}
+	// "By all means, we cannot take an id from the outside": the server drops objectId, cid
+	// and id (a new id is assigned) and keeps everything else, including globallyUniqueId and
+	// keyOptions.lastValue.
+	patched, err := patchRestoreParameters(def, name)
 	if err != nil {
 		c.fail(err)
 		return
@@ -152,7 +190,24 @@ func patchRestoreParameters(raw json.RawMessage, name string) ([]byte, error) {
 }
 
 // handleRestoreIndexes serves PUT /_api/replication/restore-indexes.
+// handleRestoreIndexes serves PUT /_api/replication/restore-indexes. It mirrors
+// RestReplicationHandler::handleCommandRestoreIndexes and processRestoreIndexes
+// (arangod/RestHandler/RestReplicationHandler.cpp): invalid JSON is 400, error 600
+// (parseVPackBody); no body or not an object 400, error 400 "collection declaration is
+// invalid"; "parameters" not an object, "indexes" not an array: 400, error 400; no indexes is
+// done at once; no parameters.name 400, error 400 "collection name is missing"; a deleted
+// collection is done at once; an unknown one 404, error 1203; primary, edge and untyped
+// indexes are skipped, geo1/geo2 become geo, an index type the server does not implement
+// (error 9) is skipped, any other failure ends the request with its error number and
+// "could not create index: <message>". The errors are thrown (THROW_ARANGO_EXCEPTION) and
+// written by RestHandler::executeEngine with the message as it is.
 func (rs *replState) handleRestoreIndexes(c *call) {
+	if len(c.body) > 0 && !json.Valid(c.body) {
+		var v any
+		err := json.Unmarshal(c.body, &v)
+		c.fail(newError(400, 600, "VPackError error: "+err.Error()))
+		return
+	}
 	str, params, err := parseRestoreStructure(c.body)
 	if err != nil {
 		c.fail(err)
@@ -173,7 +228,7 @@ func (rs *replState) handleRestoreIndexes(c *call) {
 	}
 	coll := c.db.Collection(name)
 	if coll == nil {
-		c.fail(errCollectionNotFound(name))
+		c.fail(newError(404, 1203, "collection or view not found")) // Result(TRI_ERROR_ARANGO_DATA_SOURCE_NOT_FOUND)
 		return
 	}
 	for _, raw := range str.Indexes {
@@ -206,10 +261,22 @@ func (rs *replState) handleRestoreIndexes(c *call) {
 }
 
 // handleRestoreView serves PUT /_api/replication/restore-view.
+// handleRestoreView serves PUT /_api/replication/restore-view. It mirrors
+// RestReplicationHandler::handleCommandRestoreView (arangod/RestHandler/
+// RestReplicationHandler.cpp): invalid JSON is 400, error 600 (parseVPackBody); no body,
+// a body that is not an object, or name or type not strings: 400, error 10 "bad parameter";
+// an existing view without overwrite=true: 409, error 1207 "unable to restore view
+// '<name>: duplicate name" (sic); with overwrite the view is dropped and created anew.
 func (rs *replState) handleRestoreView(c *call) {
 	var def map[string]any
-	if err := json.Unmarshal(c.body, &def); err != nil {
+	if len(c.body) > 0 && !json.Valid(c.body) {
+		var v any
+		err := json.Unmarshal(c.body, &v)
 		c.fail(newError(400, 600, "VPackError error: "+err.Error()))
+		return
+	}
+	if rawKind(bytes.TrimSpace(c.body)) != 'o' || json.Unmarshal(c.body, &def) != nil {
+		c.fail(newError(400, 10, "bad parameter"))
 		return
 	}
 	name, okName := def["name"].(string)

@@ -55,9 +55,11 @@ func TestRestoreCollectionAndOverwrite(t *testing.T) {
 	}
 	rtPut(t, c, `{"_key":"a"}`)
 
-	// Same definition again without overwrite: the server treats a collection with the same
-	// globallyUniqueId and type as already restored.
-	rtStatus(t, rtRestoreColl(t, s, params, ""), 200, "restore-collection again")
+	// Same definition again without overwrite: 3.12 refuses it like any existing collection
+	// (processRestoreCollection has no globallyUniqueId exemption; restore_rf_test.go).
+	if r := rtRestoreColl(t, s, params, ""); r.status != 409 || r.errorNum(t) != 1207 {
+		t.Fatalf("same definition again without overwrite: %d %s", r.status, r.body)
+	}
 	// A different collection with that name: 409 duplicate name.
 	other := strings.Replace(params, "hABC/777", "hABC/999", 1)
 	r := rtRestoreColl(t, s, other, "?overwrite=false")

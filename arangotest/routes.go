@@ -16,4 +16,6 @@ func (s *Server) registerRoutes(r *router) {
 	s.routeTransactions(r)
 	s.routeQuery(r)
 	s.routeJobs(r)
+	s.routeReplicationFallback(r) // replication.go: what no replication route takes
+	s.routeImportFallback(r)      // import.go: /_api/import with another method or a suffix
 }

@@ -24,6 +24,14 @@ func (s *Server) versionDetails() map[string]string {
 	}
 }
 
+// role is ServerState::roleToString of this server.
+func (s *Server) role() string {
+	if s.cluster != nil {
+		return "COORDINATOR"
+	}
+	return "SINGLE"
+}
+
 func (s *Server) hostID() string { return fmt.Sprintf("%012x", s.serverID&0xffffffffffff) }
 
 func (s *Server) singleID() string { return fmt.Sprintf("SNGL-%012x", s.serverID&0xffffffffffff) }
@@ -31,6 +39,8 @@ func (s *Server) singleID() string { return fmt.Sprintf("SNGL-%012x", s.serverID
 func nowISO() string { return time.Now().UTC().Format("2006-01-02T15:04:05Z") }
 
 func (s *Server) routeAdmin(r *router) {
+	// mirrors RestVersionHandler::execute (arangod/RestHandler/RestVersionHandler.cpp): it
+	// looks at no method, so every method is answered.
 	version := func(c *call) {
 		m := map[string]any{"server": "arango", "license": s.license, "version": s.version}
 		if c.qbool("details", false) {
@@ -38,9 +48,15 @@ func (s *Server) routeAdmin(r *router) {
 		}
 		c.json(200, m)
 	}
-	r.handle("GET", "/_api/version", version)
-	r.handle("POST", "/_api/version", version)
-	r.handle("GET", "/_admin/version", version)
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		r.handle(m, "/_api/version", version)
+		r.handle(m, "/_admin/version", version)
+	}
+	// mirrors RestAdminServerHandler::handleRole and handleAvailability
+	// (arangod/RestHandler/RestAdminServerHandler.cpp): GET only (405, error 405 otherwise,
+	// from the router); availability is 200 with the mode also when read-only, 503 only while
+	// starting or stopping (here: while a hot backup restore "restarts", backup_lock.go).
+	// Another /_admin/server/<x> is 404, error 404 (RestAdminServerHandler::execute).
 	r.handle("GET", "/_admin/server/role", func(c *call) {
 		c.ok(200, map[string]any{"role": "SINGLE", "mode": "default"})
 	})
@@ -81,9 +97,19 @@ func (s *Server) routeAdmin(r *router) {
 		}
 		c.ok(200, map[string]any{"mode": in.Mode})
 	})
-	// arangorestore (and gorestore) call this after restoring _apps/_appbundles. arangotest runs
-	// no Foxx services, so there is nothing to heal; the real server answers 204 as well.
-	r.handle("POST", "/_api/foxx/_local/heal", func(c *call) { c.empty(204) })
+	// arangorestore (and gorestore) call this after restoring _apps/_appbundles, unless
+	// POST /_admin/status says foxxApi false. It mirrors the Foxx API service
+	// (js/apps/system/_api/foxx/APP/index.js, localRouter.post('/heal')): FoxxManager.heal(),
+	// no body, so 204 (foxx/router/tree.js); with the Foxx API disabled (--foxx.api false,
+	// Options.FoxxAPIDisabled) every route of the service is 403, error 3099. arangotest runs
+	// no Foxx services, so there is nothing to heal.
+	r.handle("POST", "/_api/foxx/_local/heal", func(c *call) {
+		if s.opts.FoxxAPIDisabled {
+			c.error(403, 3099, "service api disabled")
+			return
+		}
+		c.empty(204)
+	})
 	r.handle("GET", "/_admin/server/id", func(c *call) {
 		c.error(500, 500, "server id is only available in a cluster")
 	})
@@ -98,16 +124,40 @@ func (s *Server) routeAdmin(r *router) {
 		c.json(200, map[string]any{"name": "rocksdb", "supports": map[string]any{"indexes": idx,
 			"aliases": map[string]any{"indexes": map[string]string{"hash": "persistent", "skiplist": "persistent"}}}, "endianness": "little"})
 	})
+	// mirrors RestStatusHandler::execute and executeStandard (arangod/RestHandler/
+	// RestStatusHandler.cpp): any method (arangorestore POSTs it); "foxxApi" is a top-level
+	// attribute, !ServerSecurityFeature::isFoxxApiDisabled(), true unless --foxx.api false;
+	// "hostname" only when the HOSTNAME environment variable is set; serverInfo carries
+	// persistedId, rebootId, address, serverId and state only outside a single server.
+	// overview=true answers executeOverview's object; memory=true is 501, error 9 (memory
+	// profiles are a compile-time option, off in release builds).
 	status := func(c *call) {
-		host, _ := os.Hostname()
-		c.json(200, map[string]any{"server": "arango", "version": s.version, "pid": os.Getpid(), "license": s.license,
-			"mode": "server", "operationMode": "server", "foxxApi": false, "host": s.hostID(), "hostname": host,
-			"serverInfo": map[string]any{"progress": map[string]any{"phase": "in wait", "feature": "", "recoveryTick": 0},
-				"maintenance": false, "role": "SINGLE", "writeOpsEnabled": !s.store.readOnly.Load(), "readOnly": s.store.readOnly.Load(),
-				"persistedId": s.singleID(), "rebootId": 1, "address": "tcp://" + s.ln.Addr().String(), "serverId": s.singleID(),
-				"state": "SERVING"}})
+		if replBool(c.r, "overview", false) {
+			c.json(200, map[string]any{"version": s.version, "platform": runtime.GOOS, "license": s.license,
+				"engine": "rocksdb", "role": s.role(), "hash": "arangotest"})
+			return
+		}
+		if replBool(c.r, "memory", false) {
+			c.error(501, 9, "memory profiles not enabled at compile time")
+			return
+		}
+		si := map[string]any{"progress": map[string]any{"phase": "in wait", "feature": "", "recoveryTick": 0},
+			"maintenance": false, "role": s.role(), "writeOpsEnabled": !s.store.readOnly.Load(), "readOnly": s.store.readOnly.Load()}
+		if s.cluster != nil {
+			si["persistedId"], si["serverId"] = s.singleID(), s.singleID() // the Coordinator route sets its own ids
+			si["rebootId"], si["address"], si["state"] = 1, "tcp://"+s.ln.Addr().String(), "SERVING"
+		}
+		m := map[string]any{"server": "arango", "version": s.version, "pid": os.Getpid(), "license": s.license,
+			"mode": "server", "operationMode": "server", "foxxApi": !s.opts.FoxxAPIDisabled, "host": s.hostID(),
+			"serverInfo": si}
+		if h := os.Getenv("HOSTNAME"); h != "" {
+			m["hostname"] = h
+		}
+		c.json(200, m)
 	}
-	r.handle("GET", "/_admin/status", status)
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		r.handle(m, "/_admin/status", status)
+	}
 	r.handle("GET", "/_admin/time", func(c *call) {
 		c.ok(200, map[string]any{"time": float64(time.Now().UnixNano()) / 1e9})
 	})

@@ -1,6 +1,7 @@
 package arangotest
 
 import (
+	"bytes"
 	"encoding/json"
 	"hash/fnv"
 	"strconv"
@@ -73,6 +74,22 @@ func (s *Server) routeCollections(r *router) {
 		}
 		c.okResult(200, out)
 	})
+	// GET /_api/collection/... mirrors RestCollectionHandler::handleCommandGet
+	// (arangod/RestHandler/RestCollectionHandler.cpp): more than two suffixes is 400, error 400
+	// (before the collection is looked up); an unknown collection 404, error 1203; an unknown
+	// resource (responsibleShard included, which only PUT has) 404, error 404.
+	r.handle("GET", "/_api/collection/{coll}/{what}/{rest...}", func(c *call) {
+		c.error(400, 400, "expect GET /_api/collection/<collection-name>/<method>")
+	})
+	// PUT mirrors handleCommandPut: exactly two suffixes (else 400, error 400), then the body
+	// (invalid JSON 400, error 600; anything but an object counts as {} except for
+	// responsibleShard), then the collection (404, error 1203), then the action.
+	putSuffixes := func(c *call) {
+		c.error(400, 400, "expected PUT /_api/collection/<collection-name>/<action>")
+	}
+	r.handle("PUT", "/_api/collection", putSuffixes)
+	r.handle("PUT", "/_api/collection/{coll}", putSuffixes)
+	r.handle("PUT", "/_api/collection/{coll}/{action}/{rest...}", putSuffixes)
 	r.handle("GET", "/_api/collection/{coll}", func(c *call) {
 		coll := c.collection(c.param("coll"))
 		if coll == nil {
@@ -137,13 +154,20 @@ func (s *Server) routeCollections(r *router) {
 			c.ok(200, m)
 		case "shards":
 			c.error(501, 9, "shards API is only available in a cluster")
-		case "responsibleShard":
-			c.error(501, 1471, "this operation is only valid on a coordinator in a cluster")
 		default:
 			c.error(404, 404, "expecting one of the resources 'checksum', 'count', 'figures', 'properties', 'responsibleShard', 'revision', 'shards'")
 		}
 	})
 	r.handle("PUT", "/_api/collection/{coll}/{action}", func(c *call) {
+		if len(c.body) > 0 && !json.Valid(c.body) {
+			var v any
+			err := json.Unmarshal(c.body, &v)
+			c.error(400, 600, "VPackError error: "+err.Error())
+			return
+		}
+		if c.param("action") != "responsibleShard" && rawKind(bytes.TrimSpace(c.body)) != 'o' {
+			c.body = []byte("{}")
+		}
 		coll := c.collection(c.param("coll"))
 		if coll == nil {
 			return

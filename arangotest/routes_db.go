@@ -1,7 +1,9 @@
 package arangotest
 
 import (
+	"bytes"
 	"encoding/json"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -55,6 +57,15 @@ func systemAdmin(c *call) bool {
 	return true
 }
 
+// The database routes mirror RestDatabaseHandler (arangod/RestHandler/RestDatabaseHandler.cpp):
+//   - execute: GET, POST, DELETE; any other method is 405, error 405 (the router);
+//   - getDatabases: "", "user" and "current" (names sorted); more than one suffix is 400,
+//     error 400; another single suffix builds nothing and is 400, error 10 "bad parameter";
+//     the plain list outside _system is 403, error 1230;
+//   - createDatabase: outside _system 403, error 1230; a suffix or a body that is not JSON
+//     400, error 400 "bad parameter"; a body that is not an object makes body.get throw
+//     (500, error 4 "VPack error: Expecting Object", RestHandler::executeEngine); a name
+//     that is not a string is the empty name (400, error 1229); a duplicate 409, error 1207.
 func (s *Server) routeDatabases(r *router) {
 	r.handle("GET", "/_api/database", func(c *call) {
 		if !systemAdmin(c) {
@@ -64,8 +75,31 @@ func (s *Server) routeDatabases(r *router) {
 		for _, db := range s.store.Databases() {
 			names = append(names, db.Name)
 		}
+		sort.Strings(names)
 		c.okResult(200, names)
 	})
+	r.handle("GET", "/_api/database/{what}", func(c *call) {
+		c.error(400, 10, "bad parameter") // getDatabases: an unknown suffix leaves the builder empty
+	})
+	r.handle("GET", "/_api/database/{what}/{rest...}", func(c *call) {
+		c.error(400, 400, "bad parameter")
+	})
+	r.handle("POST", "/_api/database/{rest...}", func(c *call) {
+		if c.dbName != "_system" {
+			c.error(403, 1230, "operation only allowed in system database")
+			return
+		}
+		c.error(400, 400, "bad parameter")
+	})
+	deleteSuffixes := func(c *call) { // deleteDatabase: exactly one suffix
+		if c.dbName != "_system" {
+			c.error(403, 1230, "operation only allowed in system database")
+			return
+		}
+		c.error(400, 400, "bad parameter")
+	}
+	r.handle("DELETE", "/_api/database", deleteSuffixes)
+	r.handle("DELETE", "/_api/database/{name}/{rest...}", deleteSuffixes)
 	r.handle("GET", "/_api/database/user", func(c *call) {
 		names := []string{}
 		var u *userRecord
@@ -80,6 +114,7 @@ func (s *Server) routeDatabases(r *router) {
 			}
 			names = append(names, db.Name)
 		}
+		sort.Strings(names)
 		c.okResult(200, names)
 	})
 	r.handle("GET", "/_api/database/current", func(c *call) {
@@ -100,9 +135,23 @@ func (s *Server) routeDatabases(r *router) {
 				Extra    map[string]any `json:"extra"`
 			} `json:"users"`
 		}
-		if err := json.Unmarshal(c.body, &in); err != nil {
-			c.error(400, 600, "invalid JSON in request body")
+		if len(c.body) > 0 && !json.Valid(c.body) {
+			c.error(400, 400, "bad parameter")
 			return
+		}
+		if rawKind(bytes.TrimSpace(c.body)) != 'o' {
+			c.error(500, 4, "VPack error: Expecting Object")
+			return
+		}
+		if err := json.Unmarshal(c.body, &in); err != nil {
+			// a well-formed object whose attributes have other types than expected
+			in.Name, in.Options, in.Users = nil, nil, nil
+			var top map[string]json.RawMessage
+			_ = json.Unmarshal(c.body, &top)
+			var name string
+			if json.Unmarshal(top["name"], &name) == nil {
+				in.Name = &name
+			}
 		}
 		if in.Name == nil {
 			c.error(400, 1229, "database name invalid")

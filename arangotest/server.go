@@ -53,6 +53,12 @@ type Options struct {
 	// least this many bytes are compressed when the request accepts gzip or deflate. 0 (the
 	// server's default) never compresses.
 	CompressResponseThreshold int
+	// FoxxAPIDisabled is --foxx.api false: /_admin/status says "foxxApi": false and the Foxx
+	// API (POST /_api/foxx/_local/heal) answers 403, error 3099.
+	FoxxAPIDisabled bool
+	// StatisticsDisabled is --server.statistics false: GET /_admin/statistics answers 404,
+	// error 36 "statistics not enabled".
+	StatisticsDisabled bool
 
 	// cluster is set by NewCluster: the Server is then a Coordinator over shared state.
 	cluster *clusterState
@@ -530,11 +536,16 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rt == nil {
+		// mirrors RestHandler::generateError(METHOD_NOT_ALLOWED, TRI_ERROR_HTTP_METHOD_NOT_ALLOWED)
+		// of the C++ handlers, and the catch-all action handler (RestActionHandler, then
+		// js/server/modules/@arangodb/actions.js resultNotFound) for a path no handler has:
+		// 404, error 404, "unknown path '<url>'", the URL without its /_db/<name> prefix
+		// but with its query string (GeneralRequest::fullUrl).
 		if pathMatched {
 			c.error(405, 405, "method not supported")
 			return
 		}
-		c.error(404, 404, "unknown path '"+r.URL.Path+"'")
+		c.error(404, 404, "unknown path '"+fullURL(r, c.path)+"'")
 		return
 	}
 	c.params = params
@@ -556,6 +567,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.body = body
+	if requestContentType(r) == ctDump && !rawBodyRoute(c) {
+		// HttpRequest::payload parses a body only when the recorded type is unset, JSON or
+		// VPack: under the dump type a JSON handler sees no body at all.
+		c.body = nil
+	}
 	leave, ok := s.hbEnter(c) // backup_lock.go: writes share the hot backup lock; 503 while restarting
 	if !ok {
 		return
@@ -568,6 +584,25 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if !c.written {
 		c.empty(200)
 	}
+}
+
+// fullURL is GeneralRequest::fullUrl: the request's URL as sent, without the /_db/<name>
+// prefix (HttpRequest::parseUrl), with the query string.
+func fullURL(r *http.Request, path string) string {
+	if r.URL.RawQuery != "" {
+		return path + "?" + r.URL.RawQuery
+	}
+	return path
+}
+
+// rawBodyRoute reports the handlers that read the request body as bytes
+// (GeneralRequest::rawPayload) rather than as one JSON value (payload): restore-data
+// (RestReplicationHandler::parseBatch) and the line-wise imports (RestImportHandler).
+// HttpRequest::setHeader records a dump Content-Type and payload() then returns nothing:
+// every other handler sees no body.
+func rawBodyRoute(c *call) bool {
+	return c.r.Method == http.MethodPut && c.path == "/_api/replication/restore-data" ||
+		c.r.Method == http.MethodPost && c.path == "/_api/import"
 }
 
 func responseEncoding(ae string) string {

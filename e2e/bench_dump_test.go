@@ -270,7 +270,8 @@ func dmLoadCollection(ctx context.Context, c *client.Conn, db string, collIndex 
 			Created int64 `json:"created"`
 			Errors  int64 `json:"errors"`
 		}
-		err := c.DoJSON(ctx, client.Request{Method: "POST", Database: db, Path: "/_api/import", Query: q, Body: buf}, &res)
+		err := c.DoJSON(ctx, client.Request{Method: "POST", Database: db, Path: "/_api/import", Query: q, Body: buf,
+			Header: map[string]string{"Content-Type": "application/json"}}, &res)
 		lines := int64(bytes.Count(buf, []byte{'\n'}))
 		buf = buf[:0]
 		if err == nil && (res.Errors > 0 || res.Created != lines) {

@@ -42,7 +42,8 @@ type ServerTransfer struct {
 	Progress     struct {
 		Total     int    `json:"Total,omitempty"`
 		Done      int    `json:"Done,omitempty"`
-		Timestamp string `json:"Timestamp,omitempty"`
+		Timestamp string `json:"Timestamp,omitempty"` // as go-driver v2 reads it
+		Time      string `json:"Time,omitempty"`      // as arangobackup reads it (BackupFeature.cpp executeStatusQuery)
 	} `json:"Progress"`
 }
 

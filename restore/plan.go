@@ -42,6 +42,10 @@ type CollectionPlan struct {
 	// collection to after loading (nil: leave as created).
 	FinalReplicationFactor any
 	FinalWriteConcern      any
+	// LoadReplicationFactor is the factor a fast cluster restore creates the collection with
+	// (0: not lowered). The plan says 1; Execute raises it to the target cluster's
+	// --cluster.min-replication-factor (fitMinimum), as no server accepts less.
+	LoadReplicationFactor int
 	// DataBytes is the size of the data files on disk.
 	DataBytes int64
 	// Work estimates the uncompressed bytes to send (godump's manifest, else gzip files
@@ -249,9 +253,10 @@ func planCollection(c *format.Collection, opts Options) (*CollectionPlan, error)
 		if params["writeConcern"] == nil {
 			wc = nil
 		}
-		if s := string(params["replicationFactor"]); s != `"satellite"` && rf != nil && s != "1" {
+		if s := string(params["replicationFactor"]); s != `"satellite"` && rf != nil && s != "1" && s != "0" { // 0 is "satellite" too
 			cp.FinalReplicationFactor = rf
 			cp.FinalWriteConcern = wc
+			cp.LoadReplicationFactor = 1
 			set("replicationFactor", 1)
 			set("writeConcern", 1)
 			delete(params, "minReplicationFactor")

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +48,8 @@ type engine struct {
 	sendSlots chan struct{} // requests in flight at most: see inFlight
 	freeBufs  chan []byte   // batch buffers for reuse, at most one per slot and per job
 
+	limits clusterLimits // what the target cluster allows (checkReplicationFactors)
+
 	batches, docs, readBytes, sentBytes, skipped atomic.Int64
 	mu                                           sync.Mutex
 	warnings                                     []string
@@ -74,6 +77,15 @@ func Execute(ctx context.Context, conn *client.Conn, plan *Plan, opts Options, r
 		e.warn(w)
 	}
 	sum := &Summary{}
+	// Before anything is written: replication factors the target cluster would refuse.
+	if err := e.checkReplicationFactors(ctx, plan); err != nil {
+		if !opts.Force {
+			sum.Elapsed = time.Since(start)
+			sum.Warnings = e.warnings
+			return sum, err
+		}
+		e.warn(err.Error())
+	}
 	var errs []error
 	for _, dp := range plan.Databases {
 		if err := ctx.Err(); err != nil {
@@ -236,35 +248,8 @@ func (e *engine) ensureDatabase(ctx context.Context, dp *DatabasePlan) error {
 		return nil
 	}
 	body := map[string]any{"name": db}
-	if dp.Source.Meta != nil && len(dp.Source.Meta.Properties) > 0 {
-		var props struct {
-			Sharding          *string `json:"sharding"`
-			ReplicationFactor any     `json:"replicationFactor"`
-			WriteConcern      any     `json:"writeConcern"`
-		}
-		if jsonUnmarshal(dp.Source.Meta.Properties, &props) == nil {
-			o := map[string]any{}
-			if props.Sharding != nil && *props.Sharding != "" {
-				o["sharding"] = *props.Sharding
-			}
-			if props.ReplicationFactor != nil {
-				o["replicationFactor"] = props.ReplicationFactor
-			}
-			if all := e.opts.ReplicationFactor.All; all != "" {
-				// The global --replication-factor applies to the new database too.
-				if n, err := strconv.Atoi(all); err == nil {
-					o["replicationFactor"] = n
-				} else {
-					o["replicationFactor"] = all
-				}
-			}
-			if props.WriteConcern != nil {
-				o["writeConcern"] = props.WriteConcern
-			}
-			if len(o) > 0 {
-				body["options"] = o
-			}
-		}
+	if o := e.newDatabaseOptions(dp); len(o) > 0 {
+		body["options"] = o
 	}
 	if e.opts.Username != "" {
 		body["users"] = []map[string]any{{"username": e.opts.Username, "passwd": e.opts.Password}}
@@ -276,6 +261,41 @@ func (e *engine) ensureDatabase(ctx context.Context, dp *DatabasePlan) error {
 	return nil
 }
 
+// newDatabaseOptions are the options of a database created with --create-database: the
+// dump's sharding, replicationFactor and writeConcern (dump.json), as arangorestore sends them.
+func (e *engine) newDatabaseOptions(dp *DatabasePlan) map[string]any {
+	o := map[string]any{}
+	if dp.Source.Meta == nil || len(dp.Source.Meta.Properties) == 0 {
+		return o
+	}
+	var props struct {
+		Sharding          *string `json:"sharding"`
+		ReplicationFactor any     `json:"replicationFactor"`
+		WriteConcern      any     `json:"writeConcern"`
+	}
+	if jsonUnmarshal(dp.Source.Meta.Properties, &props) != nil {
+		return o
+	}
+	if props.Sharding != nil && *props.Sharding != "" {
+		o["sharding"] = *props.Sharding
+	}
+	if props.ReplicationFactor != nil {
+		o["replicationFactor"] = props.ReplicationFactor
+	}
+	if all := e.opts.ReplicationFactor.All; all != "" {
+		// The global --replication-factor applies to the new database too.
+		if n, err := strconv.Atoi(all); err == nil {
+			o["replicationFactor"] = n
+		} else {
+			o["replicationFactor"] = all
+		}
+	}
+	if props.WriteConcern != nil {
+		o["writeConcern"] = props.WriteConcern
+	}
+	return o
+}
+
 func (e *engine) createCollection(ctx context.Context, db string, c *CollectionPlan) error {
 	if e.opts.DryRun {
 		return nil
@@ -285,16 +305,33 @@ func (e *engine) createCollection(ctx context.Context, db string, c *CollectionP
 		"force":                            {e.boolQ(e.opts.Force)},
 		"ignoreDistributeShardsLikeErrors": {e.boolQ(e.opts.IgnoreDistributeShardsLikeErrors)},
 	}
-	_, err := e.conn.Do(ctx, client.Request{Method: http.MethodPut, Path: "/_api/replication/restore-collection",
-		Database: db, Query: q, JSON: json.RawMessage(c.Structure), Endpoint: c.Endpoint})
-	if err != nil {
-		if !e.opts.Overwrite && client.IsErrorNum(err, 1207) {
-			// --overwrite false: an existing collection is used as it is.
+	for retried := false; ; retried = true {
+		_, err := e.conn.Do(ctx, client.Request{Method: http.MethodPut, Path: "/_api/replication/restore-collection",
+			Database: db, Query: q, JSON: json.RawMessage(c.Structure), Endpoint: c.Endpoint})
+		if err == nil {
 			return nil
 		}
-		return fmt.Errorf("create collection %q (db %q, file %s): %w", c.Target, db, c.Source.StructureFile, err)
+		if n := minimumInError(err); n > 0 && c.LoadReplicationFactor > 0 && c.LoadReplicationFactor < n && !retried {
+			// Fast cluster restore, minimum not known beforehand (GET /_admin/options needs a
+			// superuser): load with the server's minimum instead of 1.
+			if ferr := c.fitMinimum(n); ferr != nil {
+				return ferr
+			}
+			continue
+		}
+		what := fmt.Sprintf("create collection %q (db %q, file %s)", c.Target, db, c.Source.StructureFile)
+		if client.IsErrorNum(err, 1207) && !e.opts.Overwrite {
+			// As arangorestore (RestoreFeature's recreateCollection): the collection exists and
+			// is not replaced, so the restore stops before any data is sent; with --force the
+			// error is a warning and the dump's data is loaded into the existing collection.
+			return fmt.Errorf("%s: %w (the collection exists and --overwrite is false: use --overwrite true to replace it, "+
+				"or --force to load the dump's data into it)", what, err)
+		}
+		if rf := e.explainReplicationError(db, c, err); rf != nil {
+			return fmt.Errorf("%s: %w", what, rf)
+		}
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	return nil
 }
 
 func (e *engine) checkCollectionExists(ctx context.Context, db string, c *CollectionPlan) error {
@@ -460,8 +497,12 @@ func (e *engine) dryRunChecks(ctx context.Context, dp *DatabasePlan) {
 			e.rep.Log(fmt.Sprintf("dry run: db %s: collection %s exists; data would be added to it", dp.Target, c.Target))
 		case e.opts.Overwrite:
 			e.warn(fmt.Sprintf("dry run: db %s: collection %s exists and would be replaced (--overwrite true)", dp.Target, c.Target))
+		case strings.HasPrefix(c.Target, "_"):
+			e.warn(fmt.Sprintf("dry run: db %s: system collection %s exists and would be kept as it is, its data added (--overwrite false)", dp.Target, c.Target))
+		case e.opts.Force:
+			e.warn(fmt.Sprintf("dry run: db %s: collection %s exists: creating it would fail with 'duplicate collection name' (--overwrite false); with --force its data would be added to it", dp.Target, c.Target))
 		default:
-			e.warn(fmt.Sprintf("dry run: db %s: collection %s exists and would be kept as it is (--overwrite false)", dp.Target, c.Target))
+			e.warn(fmt.Sprintf("dry run: db %s: collection %s exists: the restore would stop with 'duplicate collection name' (--overwrite false) before loading any data", dp.Target, c.Target))
 		}
 	}
 }
@@ -484,4 +525,338 @@ func expectedDocs(dp *DatabasePlan) int64 {
 		}
 	}
 	return n
+}
+
+// --- replication factors that a target cluster refuses ---------------------------------------
+
+// clusterLimits is what the target cluster allows as a new collection's replication factor, as
+// far as gorestore could learn it; 0 is unknown. A 3.12 Coordinator refuses a restore-collection
+// whose replicationFactor is above --cluster.max-replication-factor or below
+// --cluster.min-replication-factor (400, error 10; ClusteringMutableProperties::
+// validateDatabaseConfiguration), or above the number of DB-Servers (500, error 1487;
+// EvenDistribution::checkDistributionPossible), and one whose writeConcern is above its
+// replicationFactor (400, error 10).
+type clusterLimits struct {
+	dbServers int // DB-Servers in GET /_admin/cluster/health (every authenticated user may read it)
+	minRF     int // GET /_admin/options (superuser only, --server.options-api jwt by default)
+	maxRF     int // ditto; 0 also when unrestricted
+}
+
+// learnClusterLimits asks a Coordinator for its DB-Servers and replication factor options.
+// What it cannot read stays unknown: the server's own refusals are explained instead
+// (explainReplicationError).
+func (e *engine) learnClusterLimits(ctx context.Context) clusterLimits {
+	var l clusterLimits
+	if !e.conn.IsCluster() {
+		return l
+	}
+	var health struct {
+		Health map[string]struct {
+			Role string `json:"Role"`
+		} `json:"Health"`
+	}
+	if e.conn.DoJSON(ctx, client.Request{Method: http.MethodGet, Path: "/_admin/cluster/health"}, &health) == nil {
+		for _, m := range health.Health {
+			if m.Role == "DBServer" {
+				l.dbServers++
+			}
+		}
+	}
+	var opts map[string]json.RawMessage
+	if e.conn.DoJSON(ctx, client.Request{Method: http.MethodGet, Path: "/_admin/options", Database: "_system"}, &opts) == nil {
+		num := func(k string) int {
+			n, _ := strconv.Atoi(strings.TrimSpace(string(opts[k])))
+			return n
+		}
+		l.minRF, l.maxRF = num("cluster.min-replication-factor"), num("cluster.max-replication-factor")
+	}
+	return l
+}
+
+// allowed says what the cluster allows, for messages.
+func (l clusterLimits) allowed() string {
+	var parts []string
+	if l.dbServers > 0 {
+		parts = append(parts, fmt.Sprintf("has %d DB-Servers", l.dbServers))
+	}
+	switch {
+	case l.minRF > 0 && l.maxRF > 0:
+		parts = append(parts, fmt.Sprintf("allows replication factors %d to %d", l.minRF, l.maxRF))
+	case l.minRF > 0:
+		parts = append(parts, fmt.Sprintf("allows replication factors of at least %d", l.minRF))
+	}
+	if len(parts) == 0 {
+		return "the target cluster refuses it"
+	}
+	return "the target cluster " + strings.Join(parts, " and ")
+}
+
+// highest is the largest factor the cluster takes (0: no limit known).
+func (l clusterLimits) highest() int {
+	h := l.dbServers
+	if l.maxRF > 0 && (h == 0 || l.maxRF < h) {
+		h = l.maxRF
+	}
+	return h
+}
+
+// fits reports whether replication factor rf can be created; want is the factor to suggest.
+func (l clusterLimits) fits(rf int) (ok bool, want int) {
+	if h := l.highest(); h > 0 && rf > h {
+		return false, h
+	}
+	if rf < l.minRF {
+		return false, l.minRF
+	}
+	return true, rf
+}
+
+// rfOverrideHint names the --replication-factor values that give collection c factor n.
+func rfOverrideHint(c *CollectionPlan, n int) string {
+	return fmt.Sprintf("restore with --replication-factor %s=%d (or --replication-factor %d for all collections)", c.Name(), n, n)
+}
+
+// targetDatabase is what gorestore knows of a target database before restoring into it.
+type targetDatabase struct {
+	exists       bool
+	rf, wc       int // its replicationFactor and writeConcern (0: unknown or satellite)
+	oneShard     bool
+	createOption map[string]any // options it will be created with (--create-database)
+}
+
+func (e *engine) targetDatabase(ctx context.Context, dp *DatabasePlan) targetDatabase {
+	var cur struct {
+		Result struct {
+			Sharding          string `json:"sharding"`
+			ReplicationFactor any    `json:"replicationFactor"`
+			WriteConcern      any    `json:"writeConcern"`
+		} `json:"result"`
+	}
+	var td targetDatabase
+	if err := e.conn.DoJSON(ctx, client.Request{Method: http.MethodGet, Path: "/_api/database/current", Database: dp.Target}, &cur); err == nil {
+		td.exists = true
+		td.oneShard = cur.Result.Sharding == "single"
+		td.rf, _ = numberOf(cur.Result.ReplicationFactor)
+		td.wc, _ = numberOf(cur.Result.WriteConcern)
+		return td
+	}
+	if e.opts.CreateDatabase {
+		td.createOption = e.newDatabaseOptions(dp)
+		td.oneShard = td.createOption["sharding"] == "single"
+		td.rf, _ = numberOf(td.createOption["replicationFactor"])
+		td.wc, _ = numberOf(td.createOption["writeConcern"])
+	}
+	return td
+}
+
+// numberOf reads a JSON number (a float64, json.Number, an integer or raw JSON); ok=false
+// for anything else ("satellite", absent).
+func numberOf(v any) (int, bool) {
+	switch x := v.(type) {
+	case float64:
+		return int(x), true
+	case int:
+		return x, true
+	case uint64:
+		return int(x), true
+	case json.RawMessage:
+		n, err := strconv.Atoi(strings.TrimSpace(string(x)))
+		return n, err == nil
+	}
+	return 0, false
+}
+
+// collectionFactors reads the replicationFactor and writeConcern a restore-collection body
+// asks for; rf=0 when it gives none, satellite for "satellite" or 0.
+func collectionFactors(structure []byte) (rf, wc int, satellite bool, dsl string) {
+	var s struct {
+		Parameters struct {
+			ReplicationFactor    json.RawMessage `json:"replicationFactor"`
+			WriteConcern         json.RawMessage `json:"writeConcern"`
+			MinReplicationFactor json.RawMessage `json:"minReplicationFactor"`
+			DistributeShardsLike string          `json:"distributeShardsLike"`
+		} `json:"parameters"`
+	}
+	_ = json.Unmarshal(structure, &s)
+	p := s.Parameters
+	if str := strings.TrimSpace(string(p.ReplicationFactor)); str == `"satellite"` || str == "0" {
+		satellite = true
+	} else {
+		rf, _ = numberOf(p.ReplicationFactor)
+	}
+	if w, ok := numberOf(p.WriteConcern); ok {
+		wc = w
+	} else {
+		wc, _ = numberOf(p.MinReplicationFactor)
+	}
+	return rf, wc, satellite, p.DistributeShardsLike
+}
+
+// checkReplicationFactors runs before anything is written: every collection to create (and
+// every database to create) must have a replication factor the target cluster accepts, else
+// the restore fails naming them and the --replication-factor values that fix them. A fast
+// cluster restore loads with the cluster's minimum instead of 1 when it is known.
+func (e *engine) checkReplicationFactors(ctx context.Context, plan *Plan) error {
+	if !e.opts.CreateCollection || !e.conn.IsCluster() {
+		return nil
+	}
+	l := e.learnClusterLimits(ctx)
+	e.limits = l
+	if l.dbServers == 0 && l.minRF == 0 && l.maxRF == 0 {
+		return nil
+	}
+	var errs []error
+	for _, dp := range plan.Databases {
+		td := e.targetDatabase(ctx, dp)
+		if !td.exists && td.createOption != nil && td.rf > 0 {
+			if ok, want := l.fits(td.rf); !ok {
+				errs = append(errs, fmt.Errorf("database %q: replicationFactor %d (dump.json) cannot be created: %s; restore with --replication-factor %d, which applies to the new database too",
+					dp.Target, td.rf, l.allowed(), want))
+			}
+		}
+		for _, c := range dp.Collections {
+			if err := e.checkCollectionFactors(dp, td, l, c); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (e *engine) checkCollectionFactors(dp *DatabasePlan, td targetDatabase, l clusterLimits, c *CollectionPlan) error {
+	if strings.HasPrefix(c.Target, "_") || td.oneShard {
+		// System collections exist on the target and follow its prototype (_graphs or
+		// _users); in a OneShard database every collection follows _graphs.
+		return nil
+	}
+	rf, wc, satellite, dsl := collectionFactors(c.Structure)
+	if satellite || dsl != "" {
+		return nil // "satellite" has no such limits; a follower takes its prototype's factor
+	}
+	if c.LoadReplicationFactor > 0 {
+		// The factor that counts is the one the collection ends with.
+		if n, ok := numberOf(c.FinalReplicationFactor); ok {
+			rf = n
+		}
+		if n, ok := numberOf(c.FinalWriteConcern); ok {
+			wc = n
+		} else {
+			wc = 0
+		}
+		if l.minRF > c.LoadReplicationFactor {
+			if err := c.fitMinimum(l.minRF); err != nil {
+				return err
+			}
+		}
+	}
+	if rf == 0 {
+		rf = td.rf // the database's default
+	}
+	if wc == 0 {
+		wc = td.wc
+	}
+	if rf == 0 {
+		return nil
+	}
+	name := fmt.Sprintf("database %q, collection %q", dp.Target, c.Target)
+	if c.Target != c.Name() {
+		name += fmt.Sprintf(" (%q in the dump)", c.Name())
+	}
+	if ok, want := l.fits(rf); !ok {
+		if want < l.minRF {
+			return fmt.Errorf("%s: replicationFactor %d cannot be created: %s, so no replication factor fits", name, rf, l.allowed())
+		}
+		hint := rfOverrideHint(c, want)
+		if wc > want {
+			hint += fmt.Sprintf(" and --write-concern %s=%d", c.Name(), want)
+		}
+		return fmt.Errorf("%s: replicationFactor %d cannot be created: %s; %s", name, rf, l.allowed(), hint)
+	}
+	if wc > rf {
+		return fmt.Errorf("%s: writeConcern %d is higher than replicationFactor %d, which the server refuses; restore with --write-concern %s=%d",
+			name, wc, rf, c.Name(), rf)
+	}
+	return nil
+}
+
+// fitMinimum makes a fast cluster restore load collection c with replication factor n (the
+// cluster's minimum) instead of 1; when that is already its final factor, nothing is raised.
+func (c *CollectionPlan) fitMinimum(n int) error {
+	var s struct {
+		Indexes    json.RawMessage            `json:"indexes"`
+		Parameters map[string]json.RawMessage `json:"parameters"`
+	}
+	if err := json.Unmarshal(c.Structure, &s); err != nil || s.Parameters == nil {
+		return fmt.Errorf("collection %q: structure: %v", c.Target, err)
+	}
+	if final, ok := numberOf(c.FinalReplicationFactor); ok && final <= n {
+		// Load with the final factor and write concern directly.
+		s.Parameters["replicationFactor"] = mustRaw(final)
+		if c.FinalWriteConcern != nil {
+			s.Parameters["writeConcern"] = mustRaw(c.FinalWriteConcern)
+		}
+		c.FinalReplicationFactor, c.FinalWriteConcern = nil, nil
+		c.LoadReplicationFactor = 0
+	} else {
+		s.Parameters["replicationFactor"] = mustRaw(n)
+		c.LoadReplicationFactor = n
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	c.Structure = b
+	return nil
+}
+
+func mustRaw(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// Messages of the 3.12 refusals (ClusteringMutableProperties::validateDatabaseConfiguration).
+const (
+	msgBelowMinimum = "replicationFactor must not be lower than minimum allowed replicationFactor ("
+	msgAboveMaximum = "replicationFactor must not be higher than maximum allowed replicationFactor ("
+	msgWriteConcern = "writeConcern must not be higher than replicationFactor"
+)
+
+// limitInError reads N from the server's "... allowed replicationFactor (N)" refusal.
+func limitInError(err error, prefix string) int {
+	var se *client.ServerError
+	if !errors.As(err, &se) || se.ErrorNum != 10 || !strings.HasPrefix(se.Message, prefix) {
+		return 0
+	}
+	n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(se.Message, prefix), ")"))
+	return n
+}
+
+func minimumInError(err error) int { return limitInError(err, msgBelowMinimum) }
+
+// explainReplicationError turns the server's refusal of a collection's replication factor
+// (when checkReplicationFactors could not foresee it) into a message naming the override that
+// fixes it; nil for other errors.
+func (e *engine) explainReplicationError(db string, c *CollectionPlan, err error) error {
+	rf, _, _, _ := collectionFactors(c.Structure)
+	if n, ok := numberOf(c.FinalReplicationFactor); ok {
+		rf = n
+	}
+	var se *client.ServerError
+	errors.As(err, &se)
+	switch {
+	case client.IsErrorNum(err, 1487):
+		if n := e.limits.highest(); n > 0 && n < rf && n >= e.limits.minRF {
+			return fmt.Errorf("replicationFactor %d is more than the target cluster's DB-Servers (%d); %s: %w", rf, e.limits.dbServers, rfOverrideHint(c, n), err)
+		}
+		return fmt.Errorf("replicationFactor %d is more than the target cluster's DB-Servers (in service); restore with --replication-factor %s=N "+
+			"(or --replication-factor N for all collections), N at most their number: %w", rf, c.Name(), err)
+	case minimumInError(err) > 0:
+		return fmt.Errorf("replicationFactor %d is below the target cluster's minimum %d; %s: %w", rf, minimumInError(err), rfOverrideHint(c, minimumInError(err)), err)
+	case limitInError(err, msgAboveMaximum) > 0:
+		n := limitInError(err, msgAboveMaximum)
+		return fmt.Errorf("replicationFactor %d is above the target cluster's maximum %d; %s: %w", rf, n, rfOverrideHint(c, n), err)
+	case se != nil && se.ErrorNum == 10 && se.Message == msgWriteConcern:
+		return fmt.Errorf("writeConcern is higher than replicationFactor %d; restore with --write-concern %s=%d: %w", rf, c.Name(), rf, err)
+	}
+	return nil
 }

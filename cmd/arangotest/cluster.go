@@ -13,12 +13,24 @@ import (
 
 // runCluster runs --cluster: the first line on stdout is "arangotest listening on URL" (the
 // first Coordinator), the second "arangotest coordinators URL,URL,...".
-func runCluster(opts arangotest.Options, coordinators, dbservers int, seed string) int {
-	if coordinators < 1 || dbservers < 1 {
+func runCluster(copts arangotest.ClusterOptions, seed string) int {
+	if copts.Coordinators < 1 || copts.DBServers < 1 {
 		fmt.Fprintln(os.Stderr, "arangotest: --coordinators and --dbservers must be at least 1")
 		return 2
 	}
-	cl, err := arangotest.NewCluster(arangotest.ClusterOptions{Options: opts, Coordinators: coordinators, DBServers: dbservers})
+	if copts.MinReplicationFactor < 1 {
+		// the library's 0 is "not given"; the option itself must be at least 1
+		fmt.Fprintln(os.Stderr, "arangotest: --cluster.min-replication-factor must be between 1 and 10")
+		return 2
+	}
+	if copts.MaxReplicationFactor == 0 {
+		// The server's "0 = unrestricted" is below its default replication factor (at least
+		// 1), which ClusterFeature refuses at startup.
+		fmt.Fprintln(os.Stderr, "arangotest: Invalid value for `--cluster.default-replication-factor`. Must not be lower than "+
+			"`--cluster.min-replication-factor` or higher than `--cluster.max-replication-factor`")
+		return 2
+	}
+	cl, err := arangotest.NewCluster(copts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "arangotest:", err)
 		return 1

@@ -33,6 +33,8 @@ func run(args []string) int {
 	cluster := fs.Bool("cluster", false, "run a cluster: Coordinators on --port, --port+1, ... over shared state (default false)")
 	coordinators := fs.Int("coordinators", 1, "number of Coordinators with --cluster")
 	dbservers := fs.Int("dbservers", 2, "number of DB-Servers owning shards with --cluster")
+	minRF := fs.Int("cluster.min-replication-factor", 1, "with --cluster: the minimum replication factor of new collections (1 to 10); also the default replication factor")
+	maxRF := fs.Int("cluster.max-replication-factor", 10, "with --cluster: the maximum replication factor of new collections (0 to 10)")
 	dataDir := fs.String("data-dir", "", "keep the state in this directory (locked with DIR/LOCK while running, written on SIGTERM/SIGINT and after each hot backup; hot backups under DIR/backups; with --cluster one directory per process under DIR: agent-1, coordinator-N, dbserver-ID); empty = memory only")
 	if err := fs.Parse(args); err != nil {
 		if err == pflag.ErrHelp {
@@ -63,7 +65,8 @@ func run(args []string) int {
 		return 2
 	}
 	if *cluster {
-		return runCluster(opts, *coordinators, *dbservers, *seed)
+		return runCluster(arangotest.ClusterOptions{Options: opts, Coordinators: *coordinators, DBServers: *dbservers,
+			MinReplicationFactor: *minRF, MaxReplicationFactor: *maxRF}, *seed)
 	}
 	srv, err := arangotest.NewServer(opts)
 	if err != nil {
