@@ -727,22 +727,18 @@ func (cs *clusterState) handleDumpStart(s *Server, c *call) {
 		}
 		rs = append(rs, resolved{p, i})
 	}
-	var m map[string]any
-	_ = json.Unmarshal(c.body, &m)
-	if m == nil {
-		m = map[string]any{}
-	}
-	m["shards"] = []string{}
-	d, err := s.repl.dumpStart(c.db, c.user, mustJSON(m), replBool(c.r, "useVPack", false))
+	opts, err := dumpStartOptions(c.body)
 	if err != nil {
 		c.fail(err)
 		return
 	}
-	d.mu.Lock()
+	// one snapshot of every shard of the context (dumpsnapshot.go), as the DB-Server's
+	// RocksDBDumpContext takes one RocksDB snapshot
+	srcs := make([]dumpSource, len(rs))
 	for k, r := range rs {
-		d.shards = append(d.shards, dumpShard{name: in.Shards[k], docs: r.p.shardDocs(r.p.coll.Snapshot(), r.i)})
+		srcs[k] = dumpSource{name: in.Shards[k], coll: r.p.coll, pick: func(docs []*Doc) []*Doc { return r.p.shardDocs(docs, r.i) }}
 	}
-	d.mu.Unlock()
+	d := s.repl.startDump(c.db, c.user, opts, replBool(c.r, "useVPack", false), srcs)
 	c.setHeader("x-arango-dump-id", d.id)
 	c.empty(http.StatusCreated)
 }

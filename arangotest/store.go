@@ -66,6 +66,8 @@ type Store struct {
 	cluster *clusterState
 	// hb is the hot backup state: global write lock, backups, data directory (backup*.go).
 	hb hotBackups
+	// snapGate orders dump snapshots and writes to several collections (dumpsnapshot.go).
+	snapGate sync.RWMutex
 }
 
 func newStore(serverID uint64) *Store {

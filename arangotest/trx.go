@@ -241,53 +241,59 @@ func (t *streamTrx) commit() error {
 		prev, d *Doc
 	}
 	var done []applied
-	seen := map[*Collection]map[string]bool{}
 	var failure error
-	for _, op := range ops {
-		if seen[op.coll] == nil {
-			seen[op.coll] = map[string]bool{}
-		}
-		if seen[op.coll][op.key] {
-			continue
-		}
-		seen[op.coll][op.key] = true
-		c := op.coll
-		d := final[c][op.key]
-		c.mu.Lock()
-		var cur *Doc
-		if p, ok := c.docs[op.key]; ok {
-			cur = c.order[p]
-		}
-		if d == nil {
-			if cur != nil {
-				c.removeLocked(op.key)
-				done = append(done, applied{c, op.key, cur, nil})
+	// RocksDB commits the transaction as one write batch: a dump snapshot sees all of it or
+	// none (dumpsnapshot.go), the undo of a failed commit included.
+	st.writeAtomically(func() {
+		seen := map[*Collection]map[string]bool{}
+		for _, op := range ops {
+			if seen[op.coll] == nil {
+				seen[op.coll] = map[string]bool{}
 			}
-		} else if err := c.install(d, cur); err != nil {
-			failure = err
-			c.mu.Unlock()
-			break
-		} else {
-			done = append(done, applied{c, op.key, cur, d})
-		}
-		c.mu.Unlock()
-	}
-	if failure != nil {
-		// Undo in reverse order; nothing reached the WAL.
-		for i := len(done) - 1; i >= 0; i-- {
-			a := done[i]
-			a.c.mu.Lock()
-			if a.prev != nil {
-				var cur *Doc
-				if p, ok := a.c.docs[a.key]; ok {
-					cur = a.c.order[p]
+			if seen[op.coll][op.key] {
+				continue
+			}
+			seen[op.coll][op.key] = true
+			c := op.coll
+			d := final[c][op.key]
+			c.mu.Lock()
+			var cur *Doc
+			if p, ok := c.docs[op.key]; ok {
+				cur = c.order[p]
+			}
+			if d == nil {
+				if cur != nil {
+					c.removeLocked(op.key)
+					done = append(done, applied{c, op.key, cur, nil})
 				}
-				_ = a.c.install(a.prev, cur)
+			} else if err := c.install(d, cur); err != nil {
+				failure = err
+				c.mu.Unlock()
+				break
 			} else {
-				a.c.removeLocked(a.key)
+				done = append(done, applied{c, op.key, cur, d})
 			}
-			a.c.mu.Unlock()
+			c.mu.Unlock()
 		}
+		if failure != nil {
+			// Undo in reverse order; nothing reached the WAL.
+			for i := len(done) - 1; i >= 0; i-- {
+				a := done[i]
+				a.c.mu.Lock()
+				if a.prev != nil {
+					var cur *Doc
+					if p, ok := a.c.docs[a.key]; ok {
+						cur = a.c.order[p]
+					}
+					_ = a.c.install(a.prev, cur)
+				} else {
+					a.c.removeLocked(a.key)
+				}
+				a.c.mu.Unlock()
+			}
+		}
+	})
+	if failure != nil {
 		t.mu.Lock()
 		t.status = "aborted"
 		t.mu.Unlock()

@@ -1,13 +1,15 @@
 // Package dump is godump's logical dump engine: it reads a database's inventory, plans
-// one job per collection (per shard on a cluster with split files), runs the jobs largest
-// first on a pool of workers and streams the server's bytes into the data files of the
-// format package, without decoding documents (except to apply maskings).
+// one job per collection (per shard on a cluster with split files), ordered largest first,
+// and streams the server's bytes into the data files of the format package, without
+// decoding documents (except to apply maskings).
 //
-// Protocols. It speaks the 3.12 parallel dump API (/_api/dump/start, next, DELETE) where the
-// server has it, one dump context per shard (the collection itself on a single server), and
-// the classic replication API (batch + /_api/replication/dump) otherwise (3.11 and older).
-// On a cluster every shard is read through the Coordinator from its leader (dbserver /
-// DBserver parameter).
+// Protocols. With the 3.12 parallel dump API (/_api/dump/start, next, DELETE) it opens one
+// dump context per server, as arangodump does (parallel.go): on a single server one for all
+// the collections of the database, on a cluster one per DB-Server holding all the leader
+// shards on it (dbserver parameter). Each context is one snapshot, so the dump is one point in
+// time per server. With the classic replication API (batch + /_api/replication/dump; 3.11
+// and older) it runs the jobs on --threads workers, each job reading its collection or shards
+// (through the Coordinator from the leader, DBserver parameter, on a cluster).
 //
 // Retries. A dropped connection, a timeout or a 503 is retried with backoff (the
 // connection's RetryPolicy). With the parallel API the same batchId is asked again without
@@ -17,11 +19,14 @@
 // (also when Go's HTTP transport silently re-sent the request on a new connection). A 4xx is
 // never retried; errors name the database, collection, shard and request.
 //
-// Memory. A job holds at most NetworkThreads+1 batches (one being written, the others being
-// fetched; two with the classic API); the batch size asked from the server is capped by
-// Options.MaxBatchMemory (8 MiB by default), so the footprint is about
-// threads x (network threads + 1) x MaxBatchMemory plus the compressors, whatever the size
-// of a collection.
+// Memory. The batch size asked from the server is capped by Options.MaxBatchMemory (8 MiB
+// by default). With the parallel API at most Threads x NetworkThreads batches are being
+// fetched and Threads being written (parallel.go), and an open data file between two batches
+// holds no compressor (format writes a gzip member per batch), however many files a context
+// keeps open. With the classic API a job holds at most two batches (one being written, one
+// fetched ahead) and --threads jobs run at once. So the footprint is about
+// threads x (network threads + 1) x MaxBatchMemory plus the compressors at work, whatever the
+// number or the size of the collections.
 //
 // It is a library: it never prints or exits; progress goes to a progress.Reporter and
 // errors are returned.
@@ -267,7 +272,12 @@ func (e *engine) dumpDatabase(ctx context.Context, db string) (dbCounts, error) 
 	cnt.collections = len(sel.Collections)
 	jobs := e.plan(ctx, db, sel.Collections, cluster, batchID)
 	cnt.jobs = len(jobs)
-	if err := e.runJobs(ctx, jobs, out); err != nil {
+	if e.parallel {
+		err = e.runParallel(ctx, db, jobs, out)
+	} else {
+		err = e.runJobs(ctx, jobs, out)
+	}
+	if err != nil {
 		return cnt, err
 	}
 	if err := out.Finish(); err != nil {
@@ -364,13 +374,14 @@ func (e *engine) plan(ctx context.Context, db string, colls []*invCollection, cl
 	for _, c := range colls {
 		withData := e.opts.DumpData && e.maskings.For(c.info.Name).Type != MaskStructure
 		if !cluster {
-			j := &job{db: db, coll: c, shards: []shardRef{{ID: c.info.Name}}, part: -1, batchID: batchID, withData: withData}
+			j := &job{db: db, coll: c, part: -1, batchID: batchID, withData: withData}
 			if e.opts.SplitFiles {
 				j.part = 0
 			}
 			if withData {
 				j.expected, _ = countDocuments(ctx, e.conn, db, c.info.Name, false)
 			}
+			j.shards = []shardRef{{ID: c.info.Name, Docs: j.expected}}
 			jobs = append(jobs, j)
 			continue
 		}
@@ -388,7 +399,7 @@ func (e *engine) plan(ctx context.Context, db string, colls []*invCollection, cl
 			if servers := c.info.Shards[s]; len(servers) > 0 {
 				leader = servers[0]
 			}
-			shards = append(shards, shardRef{ID: s, Leader: leader})
+			shards = append(shards, shardRef{ID: s, Leader: leader, Docs: perShard[s]})
 		}
 		if e.opts.SplitFiles && withData {
 			for i, s := range shards {
@@ -407,7 +418,7 @@ func (e *engine) plan(ctx context.Context, db string, colls []*invCollection, cl
 	return jobs
 }
 
-// runJobs runs the jobs on --threads workers; the first failure cancels the rest.
+// runJobs runs the jobs on --threads workers (classic API); the first failure cancels the rest.
 func (e *engine) runJobs(ctx context.Context, jobs []*job, out Output) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.opts.Threads)
@@ -420,8 +431,8 @@ func (e *engine) runJobs(ctx context.Context, jobs []*job, out Output) error {
 	return g.Wait()
 }
 
-// runJob writes one data file. With the parallel API every request is retried in place;
-// with the classic API a failure restarts the file from a fresh batch.
+// runJob writes one data file with the classic API: a failure restarts the file from a
+// fresh batch.
 func (e *engine) runJob(ctx context.Context, j *job, out Output) (err error) {
 	name := j.coll.info.Name
 	tr := e.rep.Start(progress.Job{Database: j.db, Name: j.name(), Docs: j.expected})
@@ -454,7 +465,7 @@ func (e *engine) runJob(ctx context.Context, j *job, out Output) (err error) {
 			return nil
 		}
 		w.abort()
-		if e.parallel || ctx.Err() != nil || !client.Retryable(err) || attempt >= attempts {
+		if ctx.Err() != nil || !client.Retryable(err) || attempt >= attempts {
 			if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
 				err = errors.Join(ctx.Err(), err)
 			}
@@ -471,16 +482,10 @@ func (e *engine) runJob(ctx context.Context, j *job, out Output) (err error) {
 	}
 }
 
-// fetchJob streams every shard of a job into w.
+// fetchJob streams every shard of a job into w (classic API).
 func (e *engine) fetchJob(ctx context.Context, j *job, w *jobWriter, attempt int) error {
 	name := j.coll.info.Name
 	for _, s := range j.shards {
-		if e.parallel {
-			if err := e.parallelShard(ctx, j.db, name, s, w.emit); err != nil {
-				return err
-			}
-			continue
-		}
 		batch := j.batchID
 		if batch == "" || attempt > 1 || s.Leader != "" {
 			b, err := e.createBatch(ctx, j.db, s.Leader)
@@ -499,7 +504,7 @@ func (e *engine) fetchJob(ctx context.Context, j *job, w *jobWriter, attempt int
 	return nil
 }
 
-// jobWriter takes the batches of a job into its data file.
+// jobWriter takes the batches of a classic job into its data file.
 type jobWriter struct {
 	e      *engine
 	j      *job

@@ -31,8 +31,11 @@ type fakeServer struct {
 	// fault decides, per request, whether to fail it: "503", "cut" (half the body, then
 	// the connection drops) or "" (serve normally).
 	fault func(r *http.Request) string
+	// shardHeader, when set, rewrites the x-arango-dump-shard-id of parallel batches.
+	shardHeader func(shard string) string
 
 	contexts map[string]*fakeDump
+	starts   [][]string // the shards of every /_api/dump/start, as sent
 	nextID   int
 	classic  map[string]int // batch/collection -> read position
 	requests []string
@@ -42,6 +45,7 @@ type fakeDump struct {
 	shards  []string
 	pos     map[string]int
 	batches map[uint64]fakeBatch
+	turn    int
 }
 
 type fakeBatch struct {
@@ -161,6 +165,7 @@ func (f *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		f.nextID++
 		id := "dump-" + strconv.Itoa(f.nextID)
+		f.starts = append(f.starts, body.Shards)
 		f.contexts[id] = &fakeDump{shards: body.Shards, pos: map[string]int{}, batches: map[uint64]fakeBatch{}}
 		send(201, map[string]string{"x-arango-dump-id": id}, "")
 	case strings.HasPrefix(path, "/_api/dump/next/"):
@@ -176,13 +181,17 @@ func (f *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		b, ok := d.batches[id]
 		if !ok {
-			for _, s := range d.shards {
+			// Like RocksDBDumpContext, the last shards listed go first, and batches of several
+			// shards interleave (here: the shards with data take turns, back to front).
+			for k := 0; k < len(d.shards); k++ {
+				s := d.shards[len(d.shards)-1-(d.turn+k)%len(d.shards)]
 				docs := f.colls[s]
 				if d.pos[s] < len(docs) {
 					end := min(d.pos[s]+f.docsPer, len(docs))
 					b = fakeBatch{shard: s, body: strings.Join(docs[d.pos[s]:end], "\n") + "\n"}
 					d.pos[s] = end
 					d.batches[id] = b
+					d.turn++
 					ok = true
 					break
 				}
@@ -192,7 +201,11 @@ func (f *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(204)
 			return
 		}
-		send(200, map[string]string{"Content-Type": "application/x-arango-dump", "x-arango-dump-shard-id": b.shard}, b.body)
+		shard := b.shard
+		if f.shardHeader != nil {
+			shard = f.shardHeader(shard)
+		}
+		send(200, map[string]string{"Content-Type": "application/x-arango-dump", "x-arango-dump-shard-id": shard}, b.body)
 	case strings.HasPrefix(path, "/_api/dump/") && r.Method == "DELETE":
 		delete(f.contexts, strings.TrimPrefix(path, "/_api/dump/"))
 		send(200, nil, `{"error":false,"code":200}`)
@@ -265,11 +278,14 @@ func (m *memOutput) Abort() error { return nil }
 type memFile struct {
 	m    *memOutput
 	name string
+	mu   sync.Mutex // WriteLines may be called from several goroutines
 	b    strings.Builder
 	docs int64
 }
 
 func (f *memFile) WriteLines(p []byte, docs int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.b.Write(p)
 	f.docs += docs
 	return nil

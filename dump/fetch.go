@@ -14,8 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/arangobackup/godump/client"
 )
 
@@ -23,11 +21,12 @@ import (
 type shardRef struct {
 	ID     string // shard id, or the collection name on a single server
 	Leader string // DB-Server holding the shard's leader ("" on a single server)
+	Docs   int64  // expected documents (the count the plan got; 0 when unknown)
 }
 
 // freeBufs recycles batch buffers. Unlike a sync.Pool it survives garbage collections, so
 // batches of several MiB are not allocated (and zeroed) again after every GC; it never holds
-// more buffers than were in use at once (a job holds at most network threads + 1).
+// more buffers than were in use at once (the fetchers' and writers' batches, parallel.go).
 var freeBufs = make(chan *bytes.Buffer, 32)
 
 func getBuf() *bytes.Buffer {
@@ -160,160 +159,7 @@ func (e *engine) retry(ctx context.Context, what string, fn func(ctx context.Con
 	return p.Do(ctx, func(ctx context.Context) error { return e.attempt(ctx, what, fn) })
 }
 
-// ---- the parallel dump API (3.12): /_api/dump/start, next, DELETE ----
-
-// parallelShard streams one shard through its own dump context. A failed or cut
-// /_api/dump/next is asked again with the same batchId and lastBatch: the server keeps an
-// unacknowledged batch and sends it again, so nothing is lost or written twice.
-func (e *engine) parallelShard(ctx context.Context, db, coll string, s shardRef, emit func([]byte) error) error {
-	q := url.Values{}
-	if s.Leader != "" {
-		q.Set("dbserver", s.Leader)
-	}
-	q.Set("useVPack", "false")
-	start := client.Request{Method: http.MethodPost, Database: db, Path: "/_api/dump/start", Query: q,
-		JSON: map[string]any{
-			"docsPerBatch":  e.opts.DocsPerBatch,
-			"batchSize":     e.opts.requestBatchSize(),
-			"prefetchCount": e.opts.DBServerPrefetchBatches,
-			"parallelism":   e.opts.DBServerWorkerThreads,
-			"shards":        []string{s.ID},
-		}}
-	var dumpID string
-	err := e.retry(ctx, start.What(db), func(ctx context.Context) error {
-		resp, body, err := e.conn.Stream(ctx, start)
-		if err != nil {
-			return err
-		}
-		_, _ = io.Copy(io.Discard, body)
-		body.Close()
-		dumpID = resp.Header.Get("x-arango-dump-id")
-		if dumpID == "" {
-			return fmt.Errorf("%s: answer has no x-arango-dump-id header", start.What(db))
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("start dump of collection %s (database %s, shard %s): %w", coll, db, s.ID, err)
-	}
-	defer func() {
-		// Free the server's context even when ctx is cancelled; failure is only a warning.
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		dq := url.Values{}
-		if s.Leader != "" {
-			dq.Set("dbserver", s.Leader)
-		}
-		if _, err := e.conn.Do(dctx, client.Request{Method: http.MethodDelete, Database: db,
-			Path: "/_api/dump/" + url.PathEscape(dumpID), Query: dq}); err != nil && ctx.Err() == nil {
-			e.rep.Log(fmt.Sprintf("# warning: could not remove dump context %s: %v", dumpID, err))
-		}
-	}()
-
-	fetchBatch := func(ctx context.Context, batchID uint64, last int64) (*bytes.Buffer, error) {
-		nq := url.Values{}
-		nq.Set("batchId", strconv.FormatUint(batchID, 10))
-		if last >= 0 {
-			nq.Set("lastBatch", strconv.FormatInt(last, 10))
-		}
-		if s.Leader != "" {
-			nq.Set("dbserver", s.Leader)
-		}
-		req := client.Request{Method: http.MethodPost, Database: db, Path: "/_api/dump/next/" + url.PathEscape(dumpID), Query: nq}
-		what := req.What(db)
-		var out *bytes.Buffer
-		err := e.retry(ctx, what, func(ctx context.Context) error {
-			resp, body, err := e.conn.Stream(ctx, req)
-			if err != nil {
-				return err
-			}
-			if resp.Status == http.StatusNoContent {
-				body.Close()
-				out = nil
-				return nil
-			}
-			if got := resp.Header.Get("x-arango-dump-shard-id"); got != "" && got != s.ID {
-				body.Close()
-				return fmt.Errorf("%s: server sent a batch of shard %s, expected %s", what, got, s.ID)
-			}
-			b, err := readBody(body, what, resp.Header)
-			if err != nil {
-				return err
-			}
-			out = b
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("dump collection %s (database %s, shard %s, batch %d): %w", coll, db, s.ID, batchID, err)
-		}
-		if out != nil {
-			e.batches.Add(1)
-		}
-		return out, nil
-	}
-	if n := e.opts.NetworkThreads; n > 1 {
-		return fetchConcurrently(ctx, n, fetchBatch, emit)
-	}
-	var batchID uint64
-	last := int64(-1)
-	fetch := func(ctx context.Context) (*bytes.Buffer, error) {
-		b, err := fetchBatch(ctx, batchID, last)
-		if b != nil {
-			last = int64(batchID)
-			batchID++
-		}
-		return b, err
-	}
-	return pipeline(ctx, fetch, emit)
-}
-
-// fetchConcurrently runs n fetchers on one dump context, as arangodump's network threads
-// do: batch ids come from a shared counter, each fetcher acknowledges its own previous
-// batch (lastBatch), and batches are written in arrival order (order within a data file
-// does not matter to a restore). A job then holds at most n+1 batches.
-func fetchConcurrently(ctx context.Context, n int, fetchBatch func(ctx context.Context, id uint64, last int64) (*bytes.Buffer, error), emit func([]byte) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	g, gctx := errgroup.WithContext(ctx)
-	var next atomic.Uint64
-	ch := make(chan *bytes.Buffer)
-	for i := 0; i < n; i++ {
-		g.Go(func() error {
-			last := int64(-1)
-			for {
-				id := next.Add(1) - 1
-				b, err := fetchBatch(gctx, id, last)
-				if err != nil || b == nil {
-					return err // nil: the context is exhausted
-				}
-				last = int64(id)
-				select {
-				case ch <- b:
-				case <-gctx.Done():
-					putBuf(b)
-					return gctx.Err()
-				}
-			}
-		})
-	}
-	go func() {
-		_ = g.Wait()
-		close(ch)
-	}()
-	var emitErr error
-	for b := range ch {
-		if emitErr == nil {
-			if emitErr = emit(b.Bytes()); emitErr != nil {
-				cancel()
-			}
-		}
-		putBuf(b)
-	}
-	if emitErr != nil {
-		return emitErr
-	}
-	return g.Wait()
-}
+// The parallel dump API (3.12) is in parallel.go.
 
 // ---- the classic replication API (3.11 and older): batch + /_api/replication/dump ----
 

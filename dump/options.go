@@ -23,7 +23,7 @@ type Options struct {
 	DumpData  bool // --dump-data: false writes structure only (empty data files)
 	DumpViews bool // --dump-views
 
-	Threads          int    // --threads: jobs run at once
+	Threads          int    // --threads: classic jobs, or parallel dump contexts and writers, run at once
 	InitialBatchSize uint64 // --initial-batch-size: first chunkSize of the classic API (bytes)
 	BatchSize        uint64 // --batch-size: largest batch asked from the server (bytes)
 	DocsPerBatch     uint64 // --docs-per-batch
@@ -40,16 +40,17 @@ type Options struct {
 
 	IgnoreDistributeShardsLikeErrors bool // --ignore-distribute-shards-like-errors
 
-	// NetworkThreads is the number of requests in flight per job with the parallel dump API
-	// (--local-network-threads); each holds one batch in memory.
+	// NetworkThreads is the number of requests in flight per --threads worker with the
+	// parallel dump API (--local-network-threads): the running dump contexts (one per server)
+	// share Threads x NetworkThreads requests, at least one each. Each holds one batch.
 	NetworkThreads int
 
 	DBServerWorkerThreads   uint64 // --dbserver-worker-threads: parallelism of a dump context
 	DBServerPrefetchBatches uint64 // --dbserver-prefetch-batches: prefetchCount of a dump context
 
-	// MaxBatchMemory caps the batch size asked from the server, because one batch per
-	// running job is held in memory (so that a failed transfer can be re-fetched without
-	// writing anything twice). Bytes; 0 means 8 MiB.
+	// MaxBatchMemory caps the batch size asked from the server, because every request in
+	// flight and every writer holds a whole batch in memory (so that a failed transfer can be
+	// re-fetched without writing anything twice). Bytes; 0 means 8 MiB.
 	MaxBatchMemory uint64
 
 	// RequestTimeout bounds one request including its body (--server.request-timeout);

@@ -28,7 +28,9 @@ type Output interface {
 
 // DataFile is one data file being written.
 type DataFile interface {
-	// WriteLines appends whole lines (each ends in '\n') holding docs documents.
+	// WriteLines appends whole lines (each ends in '\n') holding docs documents. It may be
+	// called from several goroutines at once (the batches of one file are written by any of
+	// the writers of a dump context); each call's lines stay together.
 	WriteLines(lines []byte, docs int64) error
 	// Commit finishes the file under its final name.
 	Commit() error

@@ -438,7 +438,7 @@ func TestDumpFaults(t *testing.T) {
 		{name: "cut-next-mid-batch", version: "3.12.4", faults: []arangotest.Fault{cut("/_api/dump/next", 2, 1, 5000), cut("/_api/dump/next", 7, 2, 100)}},
 		{name: "cut-next-before-body", version: "3.12.4", faults: []arangotest.Fault{cut("/_api/dump/next", 4, 1, 0)}},
 		{name: "503-burst-next", version: "3.12.4", faults: []arangotest.Fault{{PathPrefix: "/_api/dump/next", Nth: 3, Times: 4, Status: 503, CutAfterBytes: -1}}},
-		{name: "503-start", version: "3.12.4", faults: []arangotest.Fault{{PathPrefix: "/_api/dump/start", Nth: 2, Times: 2, Status: 503, CutAfterBytes: -1}}},
+		{name: "503-start", version: "3.12.4", faults: []arangotest.Fault{{PathPrefix: "/_api/dump/start", Nth: 1, Times: 2, Status: 503, CutAfterBytes: -1}}},
 		{name: "slow-next", version: "3.12.4", faults: []arangotest.Fault{{PathPrefix: "/_api/dump/next", Nth: 2, Times: 3, Delay: 300 * time.Millisecond, CutAfterBytes: -1}}},
 		{name: "random-cuts-and-503", version: "3.12.4", faults: []arangotest.Fault{
 			{PathPrefix: "/_api/dump/next", Probability: 0.15, Times: 6, CutAfterBytes: 700},
