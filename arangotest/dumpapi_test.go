@@ -506,3 +506,15 @@ func TestParallelDumpFiltersAndProjections(t *testing.T) {
 		t.Fatalf("%d documents, want the 10 with grp.g == 1", got)
 	}
 }
+
+// TestDumpAPIWithoutSuffix: POST and DELETE /_api/dump with no suffix are refused by
+// RestDumpHandler::validateRequest with 400/10, not answered as an unknown path.
+func TestDumpAPIWithoutSuffix(t *testing.T) {
+	s := rtServer(t, Options{})
+	for _, m := range []string{"POST", "DELETE"} {
+		r := rtDo(t, s, m, "/_api/dump", nil)
+		if r.status != 400 || r.errorNum(t) != 10 {
+			t.Fatalf("%s /_api/dump: %d %s", m, r.status, r.body)
+		}
+	}
+}

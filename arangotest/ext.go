@@ -49,6 +49,9 @@ func (s *Server) registerReplicationRoutes(r *router) {
 	if s.dumpAPIEnabled() {
 		r.handle("POST", "/_api/dump/{rest...}", rs.handleDumpAPI)
 		r.handle("DELETE", "/_api/dump/{rest...}", rs.handleDumpAPI)
+		// No suffix at all: RestDumpHandler::validateRequest answers 400/10 as for a bad one.
+		r.handle("POST", "/_api/dump", rs.handleDumpAPI)
+		r.handle("DELETE", "/_api/dump", rs.handleDumpAPI)
 	}
 
 	// WAL access (RestWalAccessHandler).
