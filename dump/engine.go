@@ -434,22 +434,12 @@ func (e *engine) runJobs(ctx context.Context, jobs []*job, out Output) error {
 // runJob writes one data file with the classic API: a failure restarts the file from a
 // fresh batch.
 func (e *engine) runJob(ctx context.Context, j *job, out Output) (err error) {
+	if !j.withData {
+		return e.writeWithoutData(j, out)
+	}
 	name := j.coll.info.Name
 	tr := e.rep.Start(progress.Job{Database: j.db, Name: j.name(), Docs: j.expected})
 	defer func() { tr.Done(err) }()
-	if !j.withData {
-		if j.part >= 0 {
-			return nil // split files are created lazily: no data, no file
-		}
-		f, err := out.CreateDataFile(name, -1)
-		if err != nil {
-			return fmt.Errorf("database %s: create data file of collection %s: %w", j.db, name, err)
-		}
-		if err := f.Commit(); err != nil {
-			return fmt.Errorf("database %s: write data file of collection %s: %w", j.db, name, err)
-		}
-		return nil
-	}
 	attempts := max(e.conn.Retry.Attempts, 1)
 	wait := max(e.conn.Retry.Initial, 50*time.Millisecond)
 	for attempt := 1; ; attempt++ {
