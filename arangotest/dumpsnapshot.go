@@ -44,7 +44,9 @@ func (st *Store) writeAtomically(fn func()) {
 // sees part of what fn writes: a context's snapshot waits for fn to return, and fn waits for a
 // snapshot being taken. Tests use it around writes to several collections (a stream
 // transaction over HTTP, or several requests) that must look like one atomic commit to a dump,
-// as one RocksDB transaction does on a real server. fn must not start a dump context.
+// as one RocksDB transaction does on a real server. fn must not start a dump context, nor
+// commit a stream transaction (its commit takes the gate itself: a snapshot waiting between
+// the two would deadlock them).
 func (s *Server) Atomically(fn func()) { s.store.writeAtomically(fn) }
 
 // snapshotCollections returns the documents of every collection of colls (duplicates allowed)

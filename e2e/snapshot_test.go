@@ -21,9 +21,8 @@ import (
 // context is one snapshot, so what the dump holds is one point in time per server.
 
 // snWritePair writes document key into vertices and the edge with the same key into edges,
-// in one stream transaction (atomic on a real server). arangotest applies a transaction's
-// writes one collection after the other, so there the pair also runs inside
-// Server.Atomically, which a dump context's snapshot waits for.
+// in one stream transaction: atomic on a real server, and in arangotest, whose commit runs
+// under the gate that a dump context's snapshot takes.
 func snWritePair(ctx context.Context, tg *target, c *client.Conn, key string) error {
 	write := func() error {
 		var trx struct {
@@ -49,12 +48,7 @@ func snWritePair(ctx context.Context, tg *target, c *client.Conn, key string) er
 		}
 		return nil
 	}
-	if tg.Server == nil {
-		return write()
-	}
-	var err error
-	tg.Server.Atomically(func() { err = write() })
-	return err
+	return write()
 }
 
 // snContextCounter counts the /_api/dump/start requests a server answers (a rule that only
