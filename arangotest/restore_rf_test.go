@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -256,4 +257,35 @@ func rfSuperuserJWT(secret string) string {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write([]byte(payload))
 	return payload + "." + b64.EncodeToString(mac.Sum(nil))
+}
+
+// POST /_api/database checks options.replicationFactor against the min/max as
+// CreateDatabaseInfo's sanitizeVocbaseOptions does (400, error 10); 0 is "satellite".
+func TestCreateDatabaseReplicationFactorLimits(t *testing.T) {
+	cl, err := NewCluster(ClusterOptions{DBServers: 3, MinReplicationFactor: 2, MaxReplicationFactor: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ep := cl.Endpoints()[0]
+	for _, tc := range []struct {
+		rf   any
+		code int
+		msg  string
+	}{
+		{1, 400, "must not be lower than minimum allowed replicationFactor (2)"},
+		{4, 400, "must not be higher than maximum allowed replicationFactor (3)"},
+		{2, 201, ""},
+		{3, 201, ""},
+	} {
+		st, _, m, raw := clDo(t, "POST", ep+"/_api/database", map[string]any{"name": fmt.Sprintf("rf%v", tc.rf), "options": map[string]any{"replicationFactor": tc.rf}})
+		if st != tc.code || (tc.code == 400 && (m["errorNum"] != 10.0 || !strings.Contains(fmt.Sprint(m["errorMessage"]), tc.msg))) {
+			t.Fatalf("create database with replicationFactor %v: %d %s", tc.rf, st, raw)
+		}
+	}
+	s := rtServer(t, Options{})
+	r := rtDo(t, s, "POST", "/_api/database", []byte(`{"name":"big","options":{"replicationFactor":11}}`), "Content-Type", "application/json")
+	if r.status != 400 || r.errorNum(t) != 10 {
+		t.Fatalf("single server, replicationFactor 11: %d %s", r.status, r.body)
+	}
 }

@@ -3,6 +3,7 @@ package arangotest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -161,6 +162,10 @@ func (s *Server) routeDatabases(r *router) {
 			c.fail(err)
 			return
 		}
+		if err := s.store.checkDatabaseReplicationFactor(in.Options); err != nil {
+			c.fail(err)
+			return
+		}
 		if _, err := s.store.createDatabase(*in.Name, in.Options); err != nil {
 			c.fail(err)
 			return
@@ -213,4 +218,28 @@ func (s *Server) routeDatabases(r *router) {
 		}
 		c.okResult(200, true)
 	})
+}
+
+// checkDatabaseReplicationFactor mirrors the replicationFactor part of
+// CreateDatabaseInfo's sanitizeVocbaseOptions (arangod/VocBase/VocbaseInfo.cpp, 3.12): a
+// numeric options.replicationFactor other than 0 ("satellite") above
+// --cluster.max-replication-factor or below --cluster.min-replication-factor is refused with
+// 400, error 10 (TRI_ERROR_BAD_PARAMETER). ClusterFeature exists on a single server too, with
+// its defaults 1 and 10.
+func (st *Store) checkDatabaseReplicationFactor(options map[string]any) error {
+	n, ok := options["replicationFactor"].(float64)
+	if !ok || n == 0 {
+		return nil
+	}
+	minRF, maxRF := 1, kMaxReplicationFactor
+	if cs := st.cluster; cs != nil {
+		minRF, maxRF = cs.minRF, cs.maxRF
+	}
+	if maxRF > 0 && int(n) > maxRF {
+		return newError(400, 10, fmt.Sprintf("replicationFactor must not be higher than maximum allowed replicationFactor (%d)", maxRF))
+	}
+	if minRF > 0 && int(n) < minRF {
+		return newError(400, 10, fmt.Sprintf("replicationFactor must not be lower than minimum allowed replicationFactor (%d)", minRF))
+	}
+	return nil
 }
