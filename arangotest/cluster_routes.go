@@ -383,7 +383,8 @@ func (cs *clusterState) needDBserver(c *call, name string) bool {
 		return false
 	}
 	if !cs.isDBServer(id) {
-		c.error(400, 1449, "unknown server '"+id+"'") // TRI_ERROR_CLUSTER_SERVER_UNKNOWN
+		// RestHandler::forwardRequest: no endpoint for the server
+		c.error(404, 1449, "cluster server "+id+" unknown") // TRI_ERROR_CLUSTER_SERVER_UNKNOWN
 		return false
 	}
 	return true

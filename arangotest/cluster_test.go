@@ -274,6 +274,11 @@ func TestClusterShardPlacement(t *testing.T) {
 	if st != 400 || m["errorNum"] != 400.0 {
 		t.Fatalf("batch without DBserver: %d %v", st, m)
 	}
+	// An unknown DB-Server: the forwarding finds no endpoint (RestHandler::forwardRequest).
+	st, _, m, _ = clDo(t, "POST", ep+"/_api/replication/batch?DBserver=PRMR-nope", `{"ttl":60}`)
+	if st != 404 || m["errorNum"] != 1449.0 || m["errorMessage"] != "cluster server PRMR-nope unknown" {
+		t.Fatalf("batch on an unknown DB-Server: %d %v", st, m)
+	}
 }
 
 func TestClusterPlacementDeterministic(t *testing.T) {
