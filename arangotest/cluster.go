@@ -90,6 +90,9 @@ type clusterState struct {
 	planVersion uint64
 	// per replication batch and shard: read position of /_api/replication/dump with DBserver
 	dumpPos map[string]int
+	// dumpChunks: per batch and shard, the chunk counter sent as
+	// x-arango-replication-lastincluded (as the DB-Server's CollectionIterator::currentTick)
+	dumpChunks map[string]uint64
 	// and the shard's documents in that batch's snapshot (cut on first use)
 	dumpDocs map[string][]*Doc
 }
@@ -136,7 +139,7 @@ func NewCluster(opts ClusterOptions) (*Cluster, error) {
 	_, _ = rand.Read(sid[:])
 	cs := &clusterState{clusterID: newUUID(), agentID: "AGNT-" + newUUID(), syncBase: opts.SyncBase,
 		syncPerDoc: opts.SyncPerDocument, minRF: minRF, maxRF: maxRF, plans: map[*Collection]*shardPlan{}, nextShard: 100000,
-		planVersion: 1, dumpPos: map[string]int{}, dumpDocs: map[string][]*Doc{}}
+		planVersion: 1, dumpPos: map[string]int{}, dumpChunks: map[string]uint64{}, dumpDocs: map[string][]*Doc{}}
 	cs.store = newStore(uint64(sid[0])<<40 | uint64(sid[1])<<32 | uint64(sid[2])<<24 | uint64(sid[3])<<16 | uint64(sid[4])<<8 | uint64(sid[5]) | 1<<40)
 	cs.store.cluster = cs
 	for i := 0; i < opts.DBServers; i++ {

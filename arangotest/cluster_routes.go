@@ -680,9 +680,17 @@ func (cs *clusterState) handleShardDump(s *Server, c *call) {
 	if j >= len(docs) {
 		delete(cs.dumpDocs, posKey) // read to the end: free the cut (a re-cut would start at j)
 	}
+	// the chunk counter, as the core's handleDump keeps it per collection
+	if cs.dumpChunks[posKey] == 0 {
+		cs.dumpChunks[posKey] = 1
+	}
+	if j < len(docs) {
+		cs.dumpChunks[posKey]++
+	}
+	included := cs.dumpChunks[posKey]
 	cs.mu.Unlock()
 	s.repl.extendBatch(b.id, 0)
-	writeDumpChunk(c, b.snap.tick, docs[start:j], size, j < len(docs), o.envelope)
+	writeDumpChunk(c, included, docs[start:j], size, j < len(docs), o.envelope)
 }
 
 // forgetBatch drops the per-shard dump positions of a deleted batch.
@@ -697,6 +705,11 @@ func (cs *clusterState) forgetBatch(id string) {
 	for k := range cs.dumpDocs {
 		if strings.HasPrefix(k, id+"/") {
 			delete(cs.dumpDocs, k)
+		}
+	}
+	for k := range cs.dumpChunks {
+		if strings.HasPrefix(k, id+"/") {
+			delete(cs.dumpChunks, k)
 		}
 	}
 }

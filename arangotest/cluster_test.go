@@ -139,6 +139,10 @@ func clDumpShard(t *testing.T, ep, shard, server string) []string {
 		if h.Get("x-arango-replication-checkmore") != "true" {
 			break
 		}
+		// lastincluded counts the chunks, as the DB-Server's iterator does (the core's handleDump)
+		if got, want := h.Get("x-arango-replication-lastincluded"), strconv.Itoa(round+2); got != want {
+			t.Fatalf("dump %s chunk %d: lastincluded %q, want %q", shard, round, got, want)
+		}
 		if round > 10000 {
 			t.Fatal("dump does not end")
 		}
