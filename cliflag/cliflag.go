@@ -6,6 +6,7 @@
 //
 // It is not a general flag library: declare flags with pflag as usual, using Bool from here for
 // every boolean so that the extra spellings are accepted, and call Parse instead of fs.Parse.
+// VersionText is what every tool prints for --version.
 package cliflag
 
 import (

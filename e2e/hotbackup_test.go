@@ -132,7 +132,7 @@ func TestHotbackupCreateListRestoreDelete(t *testing.T) {
 	late := uniqueDB(t, "late")
 	tg.createDatabase(t, late)
 
-	// Without a terminal, restore needs no --yes (scripts); give it anyway as scripts should.
+	// Without a terminal, restore refuses unless --yes true is given (it reverts the whole deployment).
 	res := mustRun(t, "gorestore", append([]string{"hotbackup", "restore", "--identifier", id, "--yes"}, tg.serverArgs("")...)...)
 	if !strings.Contains(res.Stdout, "Successfully restored") {
 		t.Errorf("restore output: %s", res)

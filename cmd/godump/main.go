@@ -40,8 +40,14 @@ const exitCodesHelp = `Exit codes:
   130 interrupted by SIGINT or SIGTERM; temporary files removed, no completion marker
      (a second signal exits at once)`
 
-// version is set at build time (-ldflags "-X main.version=...").
-var version = "dev"
+// version, when set at build time (-ldflags "-X main.version=..."), replaces the module version
+// Go records in the binary (see cliflag.VersionText).
+var version string
+
+const usageText = `Usage: godump [options] [output-directory]
+       godump hotbackup <command> [options]
+       godump physical <command> [options]
+`
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -134,18 +140,15 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if *help {
-		fmt.Fprintf(stdout, "Usage: godump [options] [output-directory]\n       godump hotbackup <command> [options]\n       godump physical <command> [options]\n\nDumps ArangoDB databases into a directory arangorestore and gorestore read.\n\nOptions:\n%s\n%s\n", fs.FlagUsages(), exitCodesHelp)
+		fmt.Fprintf(stdout, "%s\nDumps ArangoDB databases into a directory arangorestore and gorestore read.\n\nOptions:\n%s\n%s\n", usageText, fs.FlagUsages(), exitCodesHelp)
 		return exitOK
 	}
 	if *showVersion {
-		fmt.Fprintf(stdout, "godump %s\n", version)
+		fmt.Fprint(stdout, cliflag.VersionText("godump", version))
 		return exitOK
 	}
-	switch rest := fs.Args(); {
-	case len(rest) == 1 && !fs.Changed("output-directory"):
-		o.OutputDirectory = rest[0]
-	case len(rest) > 0:
-		fmt.Fprintf(stderr, "godump: unexpected arguments: %s\n", strings.Join(rest, " "))
+	if err := positionalArgs(fs.Args(), fs.Changed("output-directory"), &o.OutputDirectory); err != nil {
+		fmt.Fprintf(stderr, "godump: %v\n%sRun 'godump --help' for the options.\n", err, usageText)
 		return exitUsage
 	}
 	for _, name := range []string{"envelope", "tick-start", "tick-end"} {
@@ -188,7 +191,7 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *progressOn {
 		rep.Log(fmt.Sprintf("# Connected to ArangoDB %s (%s), dumping into %s", conn.Version, strings.ToLower(conn.Role), o.OutputDirectory))
 	}
-	dump.Version = version
+	dump.Version = cliflag.ToolVersion(version)
 	sum, err := dump.Run(ctx, conn, o, rep)
 	rep.Close()
 	if sum != nil && !*progressOn {
@@ -203,6 +206,42 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, summaryLine(sum, o.OutputDirectory))
 	}
 	return exitOK
+}
+
+// commandWords are words a user may type meaning a command rather than an output directory
+// (`godump version` once dumped _system into ./version), with what they probably meant.
+var commandWords = map[string]string{
+	"version":   "godump --version",
+	"help":      "godump --help",
+	"hotbackup": "godump hotbackup <command> [options] (the subcommand comes first)",
+	"physical":  "godump physical [options] (the subcommand comes first)",
+	"create":    "godump hotbackup create",
+	"list":      "godump hotbackup list",
+	"restore":   "gorestore [options] input-directory, or gorestore hotbackup restore",
+	"delete":    "godump hotbackup delete",
+	"upload":    "godump hotbackup upload",
+	"download":  "godump hotbackup download",
+}
+
+// positionalArgs checks the arguments left after the options: at most one, the output
+// directory (as arangodump takes it), and not with --output-directory nor a command word.
+func positionalArgs(rest []string, dirFlag bool, dir *string) error {
+	for _, a := range rest {
+		if meant, ok := commandWords[a]; ok {
+			return fmt.Errorf("unexpected argument %q: godump has no command %q; did you mean %s? "+
+				"(to dump into a directory of that name, give --output-directory %s)", a, a, meant, a)
+		}
+	}
+	switch {
+	case len(rest) == 0:
+	case len(rest) > 1:
+		return fmt.Errorf("unexpected arguments: %s (godump takes at most one argument: the output directory)", strings.Join(rest, " "))
+	case dirFlag:
+		return fmt.Errorf("unexpected argument %q: the output directory is already given with --output-directory", rest[0])
+	default:
+		*dir = rest[0]
+	}
+	return nil
 }
 
 // fail prints err and maps it to the exit code.

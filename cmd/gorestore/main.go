@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -40,6 +41,15 @@ const exitCodesHelp = `Exit codes:
   2  bad options or arguments
   3  the dump is damaged (corrupt gzip, invalid line, missing file): the error names file and line
   130 interrupted by SIGINT/SIGTERM (resume with --continue; a second signal exits at once)`
+
+const usageText = `Usage: gorestore [options] [input-directory]
+       gorestore hotbackup <command> [options]
+       gorestore physical <command> [options]
+`
+
+// version, when set at build time (-ldflags "-X main.version=..."), replaces the module version
+// Go records in the binary (see cliflag.VersionText).
+var version string
 
 func main() {
 	tuneGC()
@@ -70,7 +80,7 @@ func run(ctx context.Context, args []string) int {
 	fs := pflag.NewFlagSet("gorestore", pflag.ContinueOnError)
 	fs.SortFlags = false
 	fs.Usage = func() {
-		fmt.Fprintf(os.Stdout, "Usage: gorestore [options] [input-directory]\n       gorestore hotbackup <command> [options]\n       gorestore physical <command> [options]\n\nRestores a dump made by arangodump or godump into ArangoDB (options as arangorestore's).\n\nOptions:\n%s\n%s\n", fs.FlagUsages(), exitCodesHelp)
+		fmt.Fprintf(os.Stdout, "%s\nRestores a dump made by arangodump or godump into ArangoDB (options as arangorestore's).\n\nOptions:\n%s\n%s\n", usageText, fs.FlagUsages(), exitCodesHelp)
 	}
 	copts := client.DefaultOptions()
 	opts := restore.DefaultOptions()
@@ -111,6 +121,7 @@ func run(ctx context.Context, args []string) int {
 	cliflag.BoolVar(fs, &list, "list", false, "print what the dump holds and exit, without connecting (default false)")
 	cliflag.BoolVar(fs, &opts.DryRun, "dry-run", false, "connect, check and print the plan without writing (default false)")
 	cliflag.BoolVar(fs, &showProgress, "progress", true, "show progress")
+	showVersion := cliflag.Bool(fs, "version", false, "print the version and exit")
 
 	// arangorestore options that have no effect here, accepted so that scripts run unchanged.
 	var ignoredBool bool
@@ -138,12 +149,13 @@ func run(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "gorestore:", err)
 		return exitUsage
 	}
-	if rest := fs.Args(); len(rest) > 0 {
-		if len(rest) > 1 || fs.Changed("input-directory") {
-			fmt.Fprintln(os.Stderr, "gorestore: expected at most one input directory, got", rest)
-			return exitUsage
-		}
-		opts.InputDirectory = rest[0]
+	if *showVersion {
+		fmt.Fprint(os.Stdout, cliflag.VersionText("gorestore", version))
+		return exitOK
+	}
+	if err := positionalArgs(fs.Args(), fs.Changed("input-directory"), &opts.InputDirectory); err != nil {
+		fmt.Fprintf(os.Stderr, "gorestore: %v\n%sRun 'gorestore --help' for the options.\n", err, usageText)
+		return exitUsage
 	}
 	var err error
 	if opts.NumberOfShards, err = restore.ParseOverrides("number-of-shards", shards, false); err == nil {
@@ -230,6 +242,42 @@ func run(ctx context.Context, args []string) int {
 		return fail(err)
 	}
 	return exitOK
+}
+
+// commandWords are words a user may type meaning a command rather than an input directory,
+// with what they probably meant.
+var commandWords = map[string]string{
+	"version":   "gorestore --version",
+	"help":      "gorestore --help",
+	"hotbackup": "gorestore hotbackup <command> [options] (the subcommand comes first)",
+	"physical":  "gorestore physical [options] (the subcommand comes first)",
+	"list":      "gorestore --list true input-directory",
+	"restore":   "gorestore [options] input-directory, or gorestore hotbackup restore",
+	"create":    "godump hotbackup create",
+	"delete":    "godump hotbackup delete",
+	"upload":    "godump hotbackup upload",
+	"download":  "godump hotbackup download",
+}
+
+// positionalArgs checks the arguments left after the options: at most one, the input
+// directory (as arangorestore takes it), and not with --input-directory nor a command word.
+func positionalArgs(rest []string, dirFlag bool, dir *string) error {
+	for _, a := range rest {
+		if meant, ok := commandWords[a]; ok {
+			return fmt.Errorf("unexpected argument %q: gorestore has no command %q; did you mean %s? "+
+				"(to restore from a directory of that name, give --input-directory %s)", a, a, meant, a)
+		}
+	}
+	switch {
+	case len(rest) == 0:
+	case len(rest) > 1:
+		return fmt.Errorf("unexpected arguments: %s (gorestore takes at most one argument: the input directory)", strings.Join(rest, " "))
+	case dirFlag:
+		return fmt.Errorf("unexpected argument %q: the input directory is already given with --input-directory", rest[0])
+	default:
+		*dir = rest[0]
+	}
+	return nil
 }
 
 // connect opens the connection on the target database, falling back to _system when the

@@ -71,7 +71,20 @@ func TestHotCLI(t *testing.T) {
 		t.Fatalf("restore unknown: %+v", r)
 	}
 	id := "2026-11-25T17.00.01Z_nightly"
+	// No terminal and no --yes (or --yes false): refused before anything is asked of the server.
 	nReq := len(f.Requests)
+	for _, args := range [][]string{{"restore", "--identifier", id}, {"restore", "--identifier", id, "--yes", "false"}} {
+		r = runHotCLI(t, ctx, srv.URL, "y\n", false, args...)
+		want := "godump hotbackup: error: restore reverts the WHOLE deployment to backup '" + id + "' and needs a confirmation, " +
+			"but there is no terminal to ask on (stdin or stderr is not one); nothing was changed. Give --yes true to restore without asking\n" +
+			"Run 'godump hotbackup --help' for the options.\n"
+		if r.code != ExitUsage || r.err != want || r.out != "" {
+			t.Fatalf("%v without a terminal: %+v, want exit 2 and stderr %q", args, r, want)
+		}
+	}
+	if len(f.Requests) != nReq {
+		t.Fatalf("a refused restore sent %v", f.Requests[nReq:])
+	}
 	r = runHotCLI(t, ctx, srv.URL, "n\n", true, "restore", "--identifier", id)
 	if r.code != ExitFailure || !strings.Contains(r.err, "WHOLE deployment") || !strings.Contains(r.err, "not confirmed") {
 		t.Fatalf("restore declined: %+v", r)

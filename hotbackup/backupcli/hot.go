@@ -106,7 +106,7 @@ func runHot(ctx context.Context, prog string, ops []string, args []string, s *IO
 	fs.StringVar(&o.identifier, "identifier", "", "id of the backup (restore, delete, upload, download; list: only this one)")
 	cliflag.BoolVar(fs, &o.ignoreVersion, "ignore-version", false, "restore: restore a backup of another server version (may fail)")
 	fs.Float64Var(&o.maxWaitForRestart, "max-wait-for-restart", o.maxWaitForRestart, "restore: seconds to wait for the server to come back (0: do not wait or verify)")
-	cliflag.BoolVar(fs, &o.yes, "yes", false, "restore: do not ask for confirmation")
+	cliflag.BoolVar(fs, &o.yes, "yes", false, "restore: restore without asking for confirmation (needed when stdin is not a terminal)")
 	fs.StringVar(&o.remotePath, "remote-path", "", "upload/download: rclone remote and path, <remote>:<path>")
 	fs.StringVar(&o.rcloneConfigFile, "rclone-config-file", "", "upload/download: JSON file {\"<remote>\": {rclone options}}")
 	fs.StringVar(&o.statusID, "status-id", "", "upload/download: show the state of this transfer instead of starting one")
@@ -154,6 +154,12 @@ func runHot(ctx context.Context, prog string, ops []string, args []string, s *IO
 	case "restore", "delete":
 		if o.identifier == "" {
 			return usagef("%s needs --identifier (see: hotbackup list)", op)
+		}
+		// A restore reverts the whole deployment: a script must say so, it is never assumed.
+		if op == "restore" && !o.yes && !s.Interactive {
+			return usagef("restore reverts the WHOLE deployment to backup '%s' and needs a confirmation, "+
+				"but there is no terminal to ask on (stdin or stderr is not one); nothing was changed. "+
+				"Give --yes true to restore without asking", o.identifier)
 		}
 	case "upload", "download":
 		if (o.identifier == "") == (o.statusID == "") {
@@ -262,7 +268,7 @@ func hotRestore(ctx context.Context, hb *hotbackup.Client, o hotOptions, s *IO) 
 		s.errorf("Restoring backup '%s' (taken %s) reverts the WHOLE deployment to that moment:\n"+
 			"every database, collection, user, graph and view; changes made since are lost.\n", b.ID, b.DateTime.UTC().Format(time.RFC3339))
 		if !s.ask("Restore it now?") {
-			return errors.New("restore not confirmed; nothing changed (use --yes to skip the question)")
+			return errors.New("restore not confirmed; nothing changed (--yes true skips the question)")
 		}
 	}
 	if b.PotentiallyInconsistent {
