@@ -47,15 +47,19 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 		return nil, errors.New("no --server.endpoint given")
 	}
 	eps := make([]string, 0, len(o.Endpoints))
+	var epUser *url.Userinfo // the first endpoint's userinfo, if any
 	for _, e := range o.Endpoints {
 		// Comma-separated lists are accepted too, as in the fast cluster restore scripts.
 		for _, part := range strings.Split(e, ",") {
 			if strings.TrimSpace(part) == "" {
 				continue
 			}
-			n, err := NormalizeEndpoint(part)
+			n, u, hasUser, err := splitEndpoint(part)
 			if err != nil {
 				return nil, err
+			}
+			if hasUser && epUser == nil {
+				epUser = u
 			}
 			eps = append(eps, n)
 		}
@@ -79,6 +83,11 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 		}
 	default:
 		o.ResolvePassword()
+		if pw, ok := epUser.Password(); ok && o.Password == "" {
+			// http://user:password@host: the endpoint's credentials, when no other password
+			// was given (the URL itself never carries them: see NormalizeEndpoint).
+			o.Username, o.Password = epUser.Username(), pw
+		}
 		bulk.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(o.Username+":"+o.Password))
 		if err := conn.SetAuthentication(connection.NewBasicAuth(o.Username, o.Password)); err != nil {
 			return nil, err

@@ -45,7 +45,9 @@ type TransportError struct {
 	Err  error
 }
 
-func (e *TransportError) Error() string { return e.What + ": " + e.Err.Error() }
+// Error redacts the userinfo of any URL the wrapped error quotes (the tools' own URLs carry
+// none; this keeps it so whatever the driver or net/http builds its message from).
+func (e *TransportError) Error() string { return RedactText(e.What + ": " + e.Err.Error()) }
 func (e *TransportError) Unwrap() error { return e.Err }
 
 // IsStatus reports whether err is a ServerError with the given HTTP status.

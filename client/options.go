@@ -9,6 +9,7 @@ package client
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -83,9 +84,20 @@ func (o *Options) ResolvePassword() {
 }
 
 // NormalizeEndpoint turns an ArangoDB endpoint (tcp://, ssl://, http+tcp://, http+ssl://,
-// http://, https://) into an http(s) URL without a trailing slash.
+// http://, https://) into an http(s) URL without a trailing slash and without userinfo
+// (credentials in an endpoint never reach a URL, so no error of net/http or the driver can
+// show them; Connect uses them when no password was given otherwise). Its errors show the
+// endpoint through RedactEndpoint.
 func NormalizeEndpoint(ep string) (string, error) {
+	n, _, _, err := splitEndpoint(ep)
+	return n, err
+}
+
+// splitEndpoint is NormalizeEndpoint, also returning the userinfo's user and password
+// (hasUser: the endpoint had userinfo).
+func splitEndpoint(ep string) (normalized string, user *url.Userinfo, hasUser bool, err error) {
 	e := strings.TrimSpace(ep)
+	shown := RedactEndpoint(e)
 	lower := strings.ToLower(e)
 	for _, m := range []struct{ from, to string }{
 		{"http+tcp://", "http://"}, {"http+ssl://", "https://"},
@@ -94,14 +106,62 @@ func NormalizeEndpoint(ep string) (string, error) {
 	} {
 		if strings.HasPrefix(lower, m.from) {
 			rest := strings.TrimRight(e[len(m.from):], "/")
-			if rest == "" {
-				return "", fmt.Errorf("endpoint %q has no host", ep)
+			if i := strings.LastIndex(rest, "@"); i >= 0 {
+				// userinfo: everything up to the last '@' (a password may hold '@', ':', '/')
+				info := rest[:i]
+				rest = rest[i+1:]
+				name, pw, hasPW := strings.Cut(info, ":")
+				if un, err := url.PathUnescape(name); err == nil {
+					name = un
+				}
+				if up, err := url.PathUnescape(pw); err == nil {
+					pw = up
+				}
+				if hasPW {
+					user = url.UserPassword(name, pw)
+				} else {
+					user = url.User(name)
+				}
+				hasUser = true
 			}
-			return m.to + rest, nil
+			if rest == "" {
+				return "", nil, false, fmt.Errorf("endpoint %q has no host", shown)
+			}
+			return m.to + rest, user, hasUser, nil
 		}
 	}
 	if strings.HasPrefix(lower, "unix://") || strings.HasPrefix(lower, "http+unix://") {
-		return "", fmt.Errorf("endpoint %q: unix domain sockets are not supported; use tcp:// or ssl://", ep)
+		return "", nil, false, fmt.Errorf("endpoint %q: unix domain sockets are not supported; use tcp:// or ssl://", shown)
 	}
-	return "", fmt.Errorf("endpoint %q: unknown scheme (want tcp://, ssl://, http+tcp://, http+ssl://, http:// or https://)", ep)
+	return "", nil, false, fmt.Errorf("endpoint %q: unknown scheme (want tcp://, ssl://, http+tcp://, http+ssl://, http:// or https://)", shown)
+}
+
+// RedactEndpoint returns ep for messages: userinfo (everything up to the last '@' after the
+// scheme) becomes "user:xxxxx", or "xxxxx" when it has no ':' (it may be a token). Anything
+// that shows an endpoint as the user typed it must go through it.
+func RedactEndpoint(ep string) string {
+	i := strings.LastIndex(ep, "@")
+	if i < 0 {
+		return ep
+	}
+	start := 0
+	if j := strings.Index(ep, "://"); j >= 0 && j < i {
+		start = j + 3
+	}
+	info := ep[start:i]
+	if name, _, ok := strings.Cut(info, ":"); ok {
+		info = name + ":xxxxx"
+	} else {
+		info = "xxxxx"
+	}
+	return ep[:start] + info + ep[i:]
+}
+
+// urlUserinfo finds userinfo in URLs inside free text (errors of other libraries).
+var urlUserinfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)([^\s/?#"'<>]*)@`)
+
+// RedactText replaces the userinfo of every URL in s as RedactEndpoint does: for errors of
+// net/http, the driver or the operating system, which may quote a URL.
+func RedactText(s string) string {
+	return urlUserinfo.ReplaceAllStringFunc(s, RedactEndpoint)
 }

@@ -154,6 +154,12 @@ func Run(ctx context.Context, conn *client.Conn, o Options, rep progress.Reporte
 		e.opts.SplitFiles = false
 	}
 
+	if open, mode := format.OpenToOthers(e.opts.OutputDirectory); open {
+		// Its files are 0600 whatever the directory, but others can list (or, writable,
+		// replace) them; the directory is the user's, so it is named rather than changed.
+		e.warn(fmt.Sprintf("output directory %s (mode %04o) can be read or written by other users, and a dump may hold password hashes (_users): \"chmod 700 %s\" makes it private",
+			e.opts.OutputDirectory, mode, e.opts.OutputDirectory))
+	}
 	dbs := []string{conn.Database}
 	if e.opts.AllDatabases {
 		if dbs, err = e.listDatabases(ctx); err != nil {

@@ -28,6 +28,21 @@ import (
 
 const realDumpsDir = "../../shared/testdata/real-dumps"
 
+// requireRealDumps returns realDumpsDir, the real arangodump outputs kept in ../shared
+// beside the repository (see README "Shared test data"). A clone without it skips the test,
+// naming the path; under CI=true its absence is a failure, so CI never passes by skipping.
+func requireRealDumps(t *testing.T) string {
+	t.Helper()
+	if _, err := os.Stat(realDumpsDir); err != nil {
+		abs, _ := filepath.Abs(realDumpsDir)
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("real dumps missing at %s (CI=true requires ../shared beside the repository): %v", abs, err)
+		}
+		t.Skipf("real dumps not available at %s (clone the shared test data beside the repository, or set CI=true to make this a failure): %v", abs, err)
+	}
+	return realDumpsDir
+}
+
 // rsStructure is a structure file as the tests read it.
 type rsStructure struct {
 	Name    string
@@ -128,9 +143,9 @@ func rsCheckIndexes(t testing.TB, tg *target, db, coll string, want []Doc) {
 // TestRestoreRealDumps restores every real arangodump directory and compares the server
 // with what the files describe.
 func TestRestoreRealDumps(t *testing.T) {
-	entries, err := os.ReadDir(realDumpsDir)
+	entries, err := os.ReadDir(requireRealDumps(t))
 	if err != nil {
-		t.Fatalf("the real dumps must be at %s (../shared next to the repository): %v", realDumpsDir, err)
+		t.Fatal(err)
 	}
 	tg := newTarget(t, arangotest.Options{})
 	n := 0

@@ -15,6 +15,21 @@ import (
 
 const realDumps = "../../shared/testdata/real-dumps"
 
+// requireRealDumps returns realDumps, the real arangodump outputs kept in ../shared
+// beside the repository (see README "Shared test data"). A clone without it skips the test,
+// naming the path; under CI=true its absence is a failure, so CI never passes by skipping.
+func requireRealDumps(t *testing.T) string {
+	t.Helper()
+	if _, err := os.Stat(realDumps); err != nil {
+		abs, _ := filepath.Abs(realDumps)
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("real dumps missing at %s (CI=true requires ../shared beside the repository): %v", abs, err)
+		}
+		t.Skipf("real dumps not available at %s (clone the shared test data beside the repository, or set CI=true to make this a failure): %v", abs, err)
+	}
+	return realDumps
+}
+
 // independentCollection is what the test reads from a real dump on its own,
 // with encoding/json and compress/gzip only.
 type independentCollection struct {
@@ -190,9 +205,9 @@ func decodeAll(t *testing.T, raws []json.RawMessage) []any {
 }
 
 func TestRealDumps(t *testing.T) {
-	entries, err := os.ReadDir(realDumps)
+	entries, err := os.ReadDir(requireRealDumps(t))
 	if err != nil {
-		t.Skipf("real dumps not available: %v", err)
+		t.Fatal(err)
 	}
 	seen := 0
 	for _, e := range entries {
@@ -271,9 +286,7 @@ func TestRealDumpsByHand(t *testing.T) {
 		// inserted more than once.
 		"nkc2-forum-2x": {10, 0, 0, 264, 0},
 	}
-	if _, err := os.Stat(realDumps); err != nil {
-		t.Skipf("real dumps not available: %v", err)
-	}
+	requireRealDumps(t)
 	for name, w := range want {
 		t.Run(name, func(t *testing.T) {
 			d, err := Open(filepath.Join(realDumps, name))

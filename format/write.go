@@ -58,7 +58,7 @@ const tmpPrefix = ".godump-tmp-"
 // NewWriter creates dir if needed. A directory already holding files is an
 // error (ErrExists) unless opts.Overwrite.
 func NewWriter(dir string, opts WriterOptions) (*Writer, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := MkdirPrivate(dir); err != nil {
 		return nil, fmt.Errorf("create dump directory: %w", err)
 	}
 	entries, err := os.ReadDir(dir)
@@ -97,6 +97,66 @@ func NewWriter(dir string, opts WriterOptions) (*Writer, error) {
 	return &Writer{dir: dir, opts: opts, ids: map[string]string{}, names: map[string]bool{}}, nil
 }
 
+// Dumps hold whatever the database holds, _users' password hashes included, so what the
+// Writer creates is for its owner only, whatever the umask (which could widen nothing, but
+// could narrow a directory until it cannot be written): each mode is set explicitly.
+const (
+	// DirMode is the mode of every directory a dump creates.
+	DirMode os.FileMode = 0o700
+	// FileMode is the mode of every file a dump writes (temporaries included).
+	FileMode os.FileMode = 0o600
+)
+
+// MkdirPrivate creates dir and any missing parents with DirMode, set explicitly on each
+// directory it creates. Directories that already exist keep their mode: they are the
+// user's (the caller warns when one is open to others; see OpenToOthers).
+func MkdirPrivate(dir string) error {
+	var missing []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || !errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, DirMode); err != nil {
+		return err
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := os.Chmod(missing[i], DirMode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// OpenToOthers reports whether the existing directory dir can be read or written by its
+// group or by other users, and its mode; a missing directory is not (MkdirPrivate will
+// create it with DirMode).
+func OpenToOthers(dir string) (bool, os.FileMode) {
+	fi, err := os.Stat(dir)
+	if err != nil || !fi.IsDir() {
+		return false, 0
+	}
+	return fi.Mode().Perm()&0o066 != 0, fi.Mode().Perm()
+}
+
+// createTemp creates a temporary file in the dump directory with FileMode.
+func (w *Writer) createTemp() (*os.File, error) {
+	f, err := os.CreateTemp(w.dir, tmpPrefix+"*")
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Chmod(FileMode); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	return f, nil
+}
+
 // Dir returns the directory written to.
 func (w *Writer) Dir() string { return w.dir }
 
@@ -104,7 +164,7 @@ func (w *Writer) Dir() string { return w.dir }
 // renames it into place.
 func (w *Writer) writeFileAtomic(name string, content []byte) error {
 	final := filepath.Join(w.dir, name)
-	f, err := os.CreateTemp(w.dir, tmpPrefix+"*")
+	f, err := w.createTemp()
 	if err != nil {
 		return fmt.Errorf("write %s: %w", final, err)
 	}
@@ -116,7 +176,7 @@ func (w *Writer) writeFileAtomic(name string, content []byte) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
+		err = os.Chmod(f.Name(), FileMode)
 	}
 	if err == nil {
 		err = os.Rename(f.Name(), final)
@@ -245,7 +305,7 @@ func (w *Writer) CreateDataFile(collection string, part int, compress bool) (*Da
 	w.names[name] = true
 	w.pending++
 	w.mu.Unlock()
-	f, err := os.CreateTemp(w.dir, tmpPrefix+"*")
+	f, err := w.createTemp()
 	if err != nil {
 		w.release(name)
 		return nil, fmt.Errorf("create data file %s: %w", name, err)
@@ -559,7 +619,7 @@ func (f *DataFileWriter) Commit() (ManifestFile, error) {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Chmod(f.f.Name(), 0o644)
+		err = os.Chmod(f.f.Name(), FileMode)
 	}
 	final := filepath.Join(f.w.dir, f.name)
 	if err == nil {

@@ -211,7 +211,12 @@ func within(p, dir string) bool {
 func prepareOutput(out string, overwrite bool) error {
 	names, err := readDirNames(out)
 	if errors.Is(err, fs.ErrNotExist) {
-		return os.MkdirAll(out, 0o755)
+		// The copy keeps the data directory's own modes (restoring it must give arangod
+		// back what it had); the directory around it is the owner's only, whatever the umask.
+		if err := os.MkdirAll(out, 0o700); err != nil {
+			return err
+		}
+		return os.Chmod(out, 0o700)
 	}
 	if err != nil {
 		return fmt.Errorf("physical backup: output directory: %w", err)

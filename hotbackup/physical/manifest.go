@@ -210,9 +210,15 @@ func writeManifest(dir string, m *Manifest) error {
 		return err
 	}
 	tmp := filepath.Join(dir, ManifestName+".tmp")
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return fmt.Errorf("write manifest: %w", err)
+	}
+	// 0600 whatever the umask (or an older temporary's mode): the manifest lists the data
+	// directory's files.
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return fmt.Errorf("write manifest %s: %w", tmp, err)
 	}
 	if _, err := f.Write(append(data, '\n')); err != nil {
 		f.Close()
