@@ -65,6 +65,9 @@ var (
 	ErrNotDump = errors.New("not a dump directory")
 	// ErrChecksum: a data file does not match godump-manifest.json.
 	ErrChecksum = errors.New("file does not match manifest")
+	// ErrIncomplete: godump did not finish the dump (its manifest is not
+	// complete, or its temporaries are left).
+	ErrIncomplete = errors.New("the dump is incomplete")
 	// ErrExists: the output directory already holds a dump and overwriting was
 	// not requested.
 	ErrExists = errors.New("output directory is not empty")
@@ -126,6 +129,9 @@ type Database struct {
 	Views       []*View
 	Manifest    *Manifest // godump-manifest.json, nil if absent
 	Warnings    []string
+	// Temporaries are godump's files left half-written (".godump-tmp-*"): a dump that was
+	// stopped without cleaning up, manifest or not.
+	Temporaries []string
 }
 
 // Collection returns the collection with this name, or nil.

@@ -164,6 +164,10 @@ func OpenDatabase(dir string) (*Database, error) {
 	for _, e := range entries {
 		n := e.Name()
 		p := filepath.Join(dir, n)
+		if strings.HasPrefix(n, tmpPrefix) && e.Type().IsRegular() {
+			db.Temporaries = append(db.Temporaries, p)
+			continue
+		}
 		if e.Type()&fs.ModeSymlink != 0 {
 			if !isDumpFileName(n) {
 				continue

@@ -29,12 +29,14 @@ type fakeServer struct {
 	calls    []string // "restore-collection users", "restore-data users", ...
 	lines    map[string][]string
 	failData map[string]int // collection -> HTTP status to answer restore-data with
-	status   string         // POST /_admin/status answer ("" = 404)
-	srv      *httptest.Server
+	// failAfter: collection -> restore-data requests accepted before failData applies
+	failAfter map[string]int
+	status    string // POST /_admin/status answer ("" = 404)
+	srv       *httptest.Server
 }
 
 func newFakeServer(t *testing.T) *fakeServer {
-	f := &fakeServer{lines: map[string][]string{}, failData: map[string]int{}}
+	f := &fakeServer{lines: map[string][]string{}, failData: map[string]int{}, failAfter: map[string]int{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -90,11 +92,14 @@ func (f *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.calls = append(f.calls, op+" "+name)
 		if op == "restore-data" {
-			if st := f.failData[name]; st != 0 {
+			if st := f.failData[name]; st != 0 && f.failAfter[name] <= 0 {
 				f.mu.Unlock()
 				w.WriteHeader(st)
 				fmt.Fprintf(w, `{"error":true,"code":%d,"errorNum":1210,"errorMessage":"unique constraint violated"}`, st)
 				return
+			}
+			if f.failAfter[name] > 0 {
+				f.failAfter[name]--
 			}
 			for _, l := range bytes.Split(body, []byte("\n")) {
 				if len(bytes.TrimSpace(l)) > 0 {

@@ -77,37 +77,7 @@ func countDocs(db *format.Database, c *format.Collection) (int64, error) {
 			return n, nil
 		}
 	}
-	if len(c.DataFiles) == 0 {
-		return 0, nil
-	}
-	r, err := format.OpenDataFiles(c.DataFiles)
-	if err != nil {
-		return 0, err
-	}
-	defer r.Close()
-	live := map[string]bool{}
-	var n int64
-	envelope := false
-	for r.Next() {
-		l := r.Line()
-		switch l.Kind {
-		case format.KindDocument:
-			n++
-		case format.KindInsert:
-			envelope = true
-			live[l.Key] = true
-			if l.Key == "" {
-				n++
-			}
-		case format.KindRemove:
-			envelope = true
-			delete(live, l.Key)
-		}
-	}
-	if envelope {
-		n += int64(len(live))
-	}
-	return n, r.Err()
+	return format.CountDocuments(c.DataFiles)
 }
 
 func manifestFile(m *format.Manifest, name string) *format.ManifestFile {

@@ -19,6 +19,12 @@ type Plan struct {
 	Dump      *format.Dump
 	Databases []*DatabasePlan
 	Warnings  []string
+	// MissingData names the collections ("db.collection") of dumps without godump's manifest
+	// that have no data file and are restored empty, as arangorestore restores them.
+	MissingData []string
+	// Incomplete names the collections missing from, or partial in, an unfinished godump
+	// dump that --force restores all the same ("db.collection (not written)").
+	Incomplete []string
 }
 
 // DatabasePlan is the restore of one database directory of the dump.
@@ -56,6 +62,9 @@ type CollectionPlan struct {
 	// Checksums are godump's manifest entries for the collection's data files, by file name:
 	// each file is checked against its SHA-256 before any of its data is sent.
 	Checksums map[string]format.ManifestFile
+	// Recorded is the number of documents godump's manifest records per data file name: the
+	// documents sent from each file must match it.
+	Recorded map[string]int64
 }
 
 // Name is the collection's name in the dump.
@@ -108,7 +117,16 @@ func BuildPlan(opts Options) (*Plan, error) {
 			}
 		}
 		dp := &DatabasePlan{Source: db, Target: target}
-		p.Warnings = append(p.Warnings, db.Warnings...)
+		// db.Warnings are in d.Warnings already (format.Open copies them).
+		selected := func(name string) bool {
+			if len(wanted) > 0 && !wanted[name] || ignored[name] {
+				return false
+			}
+			return !strings.HasPrefix(name, "_") || opts.IncludeSystemCollections || wanted[name]
+		}
+		if err := checkStructuresListed(db, selected); err != nil {
+			return nil, err
+		}
 		for _, c := range db.Collections {
 			if len(wanted) > 0 && !wanted[c.Name] {
 				continue
@@ -135,6 +153,10 @@ func BuildPlan(opts Options) (*Plan, error) {
 				for _, mf := range db.Manifest.Files {
 					if mf.Collection == c.Name {
 						work += mf.UncompressedSize
+						if cp.Recorded == nil {
+							cp.Recorded = map[string]int64{}
+						}
+						cp.Recorded[mf.Name] = mf.Documents
 						if mf.SHA256 != "" {
 							if cp.Checksums == nil {
 								cp.Checksums = map[string]format.ManifestFile{}
@@ -151,6 +173,12 @@ func BuildPlan(opts Options) (*Plan, error) {
 				return nil, fmt.Errorf("database %s: %w", db.Name, err)
 			}
 			dp.Collections = append(dp.Collections, cp)
+		}
+		if err := p.checkComplete(dp, opts.Force); err != nil {
+			return nil, err
+		}
+		if opts.ImportData {
+			p.noteMissingData(dp)
 		}
 		if len(opts.Collections) == 0 || len(opts.Views) > 0 {
 			wantView := map[string]bool{}
@@ -358,4 +386,138 @@ func checkAgainstManifest(db *format.Database, c *format.Collection) error {
 		}
 	}
 	return nil
+}
+
+// checkStructuresListed stops a restore whose godump manifest lists data files of a
+// collection that has no structure file: without it the collection cannot be created and
+// its documents would be dropped. Only collections the restore selects count.
+func checkStructuresListed(db *format.Database, selected func(string) bool) error {
+	if db.Manifest == nil {
+		return nil
+	}
+	var missing []string
+	seen := map[string]bool{}
+	for _, mf := range db.Manifest.Files {
+		if seen[mf.Collection] || db.Collection(mf.Collection) != nil || !selected(mf.Collection) {
+			continue
+		}
+		seen[mf.Collection] = true
+		missing = append(missing, fmt.Sprintf("%q (data file %s; structure file %s_%s.structure.json)",
+			mf.Collection, mf.Name, format.EscapedName(mf.Collection, ""), format.NameMD5(mf.Collection)))
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return &format.Error{File: filepath.Join(db.Dir, format.ManifestFileName), Err: fmt.Errorf(
+		"the structure file of %d collection(s) listed in it is missing, so they cannot be created and their documents would be lost: %s; "+
+			"restore the file(s) from the original dump, or leave the collection(s) out with --ignore-collection; nothing was restored",
+		len(missing), strings.Join(missing, ", "))}
+}
+
+// checkComplete refuses an unfinished godump dump (its manifest not complete, or godump's
+// temporaries left in the directory): collections not written yet would come back empty.
+// With force the restore goes on, and each missing or partial collection is named in a
+// warning and in p.Incomplete.
+func (p *Plan) checkComplete(dp *DatabasePlan, force bool) error {
+	db := dp.Source
+	m := db.Manifest
+	if (m == nil || m.Complete) && len(db.Temporaries) == 0 {
+		return nil
+	}
+	recorded := map[string]bool{}
+	if m != nil {
+		for _, mf := range m.Files {
+			recorded[mf.Name] = true
+		}
+	}
+	var notWritten, partial []string
+	var entries []string // for p.Incomplete
+	for _, c := range dp.Collections {
+		if m == nil {
+			break // without a manifest nothing says which collections were done
+		}
+		var n int
+		var unrecorded []string
+		for _, f := range c.Source.DataFiles {
+			if recorded[f.Name] {
+				n++
+			} else {
+				unrecorded = append(unrecorded, f.Name)
+			}
+		}
+		switch {
+		case n == 0 && len(unrecorded) == 0:
+			notWritten = append(notWritten, c.Name())
+			entries = append(entries, fmt.Sprintf("%s.%s (not written)", dp.Target, c.Target))
+		case len(unrecorded) > 0:
+			partial = append(partial, fmt.Sprintf("%s (data file %s not recorded in %s)", c.Name(), strings.Join(unrecorded, ", "), format.ManifestFileName))
+			entries = append(entries, fmt.Sprintf("%s.%s (partial)", dp.Target, c.Target))
+		}
+	}
+	var what []string
+	file := filepath.Join(db.Dir, format.ManifestFileName)
+	switch {
+	case m == nil:
+		file = db.Dir
+		what = append(what, fmt.Sprintf("godump stopped while writing it (%d half-written file(s) %s*, and no %s)",
+			len(db.Temporaries), filepath.Join(db.Dir, ".godump-tmp-"), format.ManifestFileName))
+	case !m.Complete:
+		what = append(what, fmt.Sprintf("godump did not finish it (%s says \"complete\": false)", format.ManifestFileName))
+	default:
+		what = append(what, fmt.Sprintf("godump left %d half-written file(s) %s*", len(db.Temporaries), filepath.Join(db.Dir, ".godump-tmp-")))
+	}
+	if len(notWritten) > 0 {
+		what = append(what, fmt.Sprintf("collection(s) not written: %s", strings.Join(notWritten, ", ")))
+	}
+	if len(partial) > 0 {
+		what = append(what, fmt.Sprintf("partial: %s", strings.Join(partial, "; ")))
+	}
+	if m != nil && len(notWritten) == 0 && len(partial) == 0 {
+		what = append(what, "every collection's data is recorded, but what godump writes after it (views) may be missing")
+	}
+	if !force {
+		return &format.Error{File: file, Err: fmt.Errorf("%w: %s; re-run the dump into this directory (godump with --overwrite true) to finish it, "+
+			"or restore what it holds with --force true; nothing was restored", format.ErrIncomplete, strings.Join(what, "; "))}
+	}
+	p.Warnings = append(p.Warnings, fmt.Sprintf("database %s: %s: %s; restoring what it holds (--force)", dp.Target, format.ErrIncomplete, what[0]))
+	for _, c := range notWritten {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("database %s: collection %s is missing from the incomplete dump (not written): it is restored empty", dp.Target, c))
+	}
+	for _, c := range partial {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("database %s: collection %s is partial in the incomplete dump: its data may be incomplete", dp.Target, c))
+	}
+	if m == nil {
+		entries = append(entries, fmt.Sprintf("%s (every collection: unknown which godump finished)", dp.Target))
+	}
+	p.Incomplete = append(p.Incomplete, entries...)
+	return nil
+}
+
+// noteMissingData warns about collections restored empty because the dump (one without
+// godump's manifest, which records what godump wrote) has no data file for them, as
+// arangorestore restores them: once per collection, or in one line when the database has no
+// data file at all (a structure-only dump).
+func (p *Plan) noteMissingData(dp *DatabasePlan) {
+	if dp.Source.Manifest != nil || len(dp.Collections) == 0 {
+		return
+	}
+	var empty []*CollectionPlan
+	for _, c := range dp.Collections {
+		if len(c.Source.DataFiles) == 0 {
+			empty = append(empty, c)
+		}
+	}
+	if len(empty) == 0 {
+		return
+	}
+	if len(empty) == len(dp.Collections) {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("database %s: the dump holds no data files (a structure-only dump, as arangodump --dump-data false writes): "+
+			"its %d collection(s) are created empty", dp.Target, len(empty)))
+		return
+	}
+	for _, c := range empty {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("database %s: collection %s has no data file in the dump (looked for %s_%s.data.json[.gz] and the other names arangorestore reads): "+
+			"it is restored empty, as arangorestore does (arangodump --split-files writes none for an empty collection)", dp.Target, c.Name(), format.EscapedName(c.Name(), c.Source.ID), format.NameMD5(c.Name())))
+		p.MissingData = append(p.MissingData, dp.Target+"."+c.Target)
+	}
 }

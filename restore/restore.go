@@ -36,7 +36,13 @@ type Summary struct {
 	SentBytes   int64 // bytes sent in restore-data bodies
 	Skipped     int64 // batches not sent again because an earlier run had them acknowledged
 	Warnings    []string
-	Elapsed     time.Duration
+	// MissingData: collections ("db.collection") restored empty because the dump (without
+	// godump's manifest) has no data file for them (Plan.MissingData).
+	MissingData []string
+	// Incomplete: collections missing from or partial in an unfinished godump dump, restored
+	// with --force (Plan.Incomplete).
+	Incomplete []string
+	Elapsed    time.Duration
 }
 
 // engine is one run of Run.
@@ -76,7 +82,7 @@ func Execute(ctx context.Context, conn *client.Conn, plan *Plan, opts Options, r
 	for _, w := range plan.Warnings {
 		e.warn(w)
 	}
-	sum := &Summary{}
+	sum := &Summary{MissingData: plan.MissingData, Incomplete: plan.Incomplete}
 	// Before anything is written: replication factors the target cluster would refuse.
 	if err := e.checkReplicationFactors(ctx, plan); err != nil {
 		if !opts.Force {
