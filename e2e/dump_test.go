@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -530,6 +531,27 @@ func TestDumpInterrupted(t *testing.T) {
 		t.Errorf("output does not say interrupted:\n%s", out.String())
 	}
 	dmCheckManifest(t, dir, false)
+
+	// gorestore refuses the unfinished dump (exit 3) and creates nothing: the manifest it
+	// left says "complete": false (issue 12 point 1).
+	dst := uniqueDB(t, "intr_dst")
+	tg.dropAtEnd(t, dst)
+	res := runTool(t, "gorestore", append(tg.serverArgs(dst), dir, "--create-database", "true", "--progress", "false")...)
+	if res.Code != 3 || !strings.Contains(res.Stderr, "the dump is incomplete") || !strings.Contains(res.Stderr, "--force") {
+		t.Fatalf("restore of an interrupted dump: %s", res)
+	}
+	req, _ := http.NewRequest(http.MethodGet, tg.Endpoint+"/_db/"+dst+"/_api/collection", nil)
+	req.SetBasicAuth(tg.Username, tg.Password)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("the refused restore created database %s (%v %v)", dst, err, resp)
+	} else {
+		resp.Body.Close()
+	}
+	// With --force it restores what there is and names what is missing.
+	res = runTool(t, "gorestore", append(tg.serverArgs(dst), dir, "--create-database", "true", "--progress", "false", "--force", "true")...)
+	if res.Code != 0 || !strings.Contains(res.Stderr, "the dump is incomplete") || !strings.Contains(res.Stderr, "is missing from the incomplete dump") {
+		t.Fatalf("restore of an interrupted dump with --force: %s", res)
+	}
 }
 
 func dmAsExit(err error, ee **exec.ExitError) bool {

@@ -134,9 +134,10 @@ func testRoundTrip(t *testing.T, cluster bool) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	// No manifest before Finish: an interrupted dump is recognisable.
-	if m, err := ReadManifest(dir); m != nil || err != nil {
-		t.Fatalf("manifest before Finish: %v %v", m, err)
+	// Before Finish the manifest says the dump is unfinished and lists every data file
+	// committed so far: an interrupted dump is recognisable, and what it holds is named.
+	if m, err := ReadManifest(dir); err != nil || m == nil || m.Complete || len(m.Files) != len(w.Files()) || len(m.Files) == 0 {
+		t.Fatalf("manifest before Finish: %+v %v (want complete=false with the %d committed files)", m, err, len(w.Files()))
 	}
 	if err := w.Finish(); err != nil {
 		t.Fatal(err)
@@ -320,9 +321,13 @@ func testRoundTrip(t *testing.T, cluster bool) {
 	if _, err := NewWriter(dir, WriterOptions{Overwrite: true}); err != nil {
 		t.Fatal(err)
 	}
+	// Left: the user's file and the new dump's manifest, which says it is unfinished.
 	left, _ := os.ReadDir(dir)
-	if len(left) != 1 || left[0].Name() != "keep.txt" {
+	if len(left) != 2 || left[0].Name() != ManifestFileName || left[1].Name() != "keep.txt" {
 		t.Errorf("after overwrite: %v", left)
+	}
+	if m, err := ReadManifest(dir); err != nil || m == nil || m.Complete || len(m.Files) != 0 {
+		t.Errorf("manifest after overwrite: %+v %v, want an empty unfinished one", m, err)
 	}
 }
 

@@ -44,6 +44,8 @@ type Writer struct {
 	dir  string
 	opts WriterOptions
 
+	manifestMu sync.Mutex // orders the rewrites of the manifest (writeManifest)
+
 	mu      sync.Mutex
 	ids     map[string]string // collection name -> id, from WriteStructure
 	names   map[string]bool   // final file names taken
@@ -94,7 +96,15 @@ func NewWriter(dir string, opts WriterOptions) (*Writer, error) {
 	if opts.StartedAt.IsZero() {
 		opts.StartedAt = time.Now()
 	}
-	return &Writer{dir: dir, opts: opts, ids: map[string]string{}, names: map[string]bool{}}, nil
+	w := &Writer{dir: dir, opts: opts, ids: map[string]string{}, names: map[string]bool{}}
+	// From the start the directory says it is unfinished: a dump stopped at any point
+	// (Ctrl-C, a crash) leaves a manifest with "complete": false listing the data files
+	// committed so far, which gorestore refuses without --force, instead of looking like an
+	// arangodump dump without a manifest.
+	if err := w.writeManifest(false); err != nil {
+		return nil, err
+	}
+	return w, nil
 }
 
 // Dumps hold whatever the database holds, _users' password hashes included, so what the
@@ -408,6 +418,26 @@ func (w *Writer) Finish() error {
 		w.mu.Unlock()
 		return fmt.Errorf("finish dump %s: %d data file(s) neither committed nor aborted", w.dir, n)
 	}
+	w.mu.Unlock()
+	if err := syncDir(w.dir); err != nil { // data files' renames are durable before the marker
+		return fmt.Errorf("finish dump %s: %w", w.dir, err)
+	}
+	if err := w.writeManifest(true); err != nil {
+		return err
+	}
+	if err := syncDir(w.dir); err != nil {
+		return fmt.Errorf("finish dump %s: %w", w.dir, err)
+	}
+	return nil
+}
+
+// writeManifest writes godump-manifest.json with the data files committed so far: with
+// complete=false at the start and after each data file, with complete=true by Finish.
+// manifestMu orders the rewrites, so that the last one written holds every file.
+func (w *Writer) writeManifest(complete bool) error {
+	w.manifestMu.Lock()
+	defer w.manifestMu.Unlock()
+	w.mu.Lock()
 	files := append([]ManifestFile{}, w.files...)
 	w.mu.Unlock()
 	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
@@ -417,24 +447,17 @@ func (w *Writer) Finish() error {
 		ToolVersion: w.opts.ToolVersion,
 		Database:    w.opts.Database,
 		StartedAt:   w.opts.StartedAt.UTC(),
-		FinishedAt:  time.Now().UTC(),
 		Files:       files,
-		Complete:    true,
+		Complete:    complete,
+	}
+	if complete {
+		m.FinishedAt = time.Now().UTC()
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
-		return fmt.Errorf("finish dump %s: %w", w.dir, err)
+		return fmt.Errorf("write manifest of dump %s: %w", w.dir, err)
 	}
-	if err := syncDir(w.dir); err != nil { // data files' renames are durable before the marker
-		return fmt.Errorf("finish dump %s: %w", w.dir, err)
-	}
-	if err := w.writeFileAtomic(ManifestFileName, append(b, '\n')); err != nil {
-		return err
-	}
-	if err := syncDir(w.dir); err != nil {
-		return fmt.Errorf("finish dump %s: %w", w.dir, err)
-	}
-	return nil
+	return w.writeFileAtomic(ManifestFileName, append(b, '\n'))
 }
 
 func syncDir(dir string) error {
@@ -645,6 +668,9 @@ func (f *DataFileWriter) Commit() (ManifestFile, error) {
 	f.w.files = append(f.w.files, mf)
 	f.w.pending--
 	f.w.mu.Unlock()
+	if err := f.w.writeManifest(false); err != nil {
+		return mf, fmt.Errorf("commit data file %s: %w", final, err)
+	}
 	return mf, nil
 }
 
