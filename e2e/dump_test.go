@@ -549,7 +549,8 @@ func TestDumpInterrupted(t *testing.T) {
 	}
 	// With --force it restores what there is and names what is missing.
 	res = runTool(t, "gorestore", append(tg.serverArgs(dst), dir, "--create-database", "true", "--progress", "false", "--force", "true")...)
-	if res.Code != 0 || !strings.Contains(res.Stderr, "the dump is incomplete") || !strings.Contains(res.Stderr, "is missing from the incomplete dump") {
+	if res.Code != 0 || !strings.Contains(res.Stderr, "the dump is incomplete") || !strings.Contains(res.Stderr, "is missing from the incomplete dump") ||
+		!strings.Contains(res.Stdout, "Incomplete dump restored with --force; missing or partial: ") {
 		t.Fatalf("restore of an interrupted dump with --force: %s", res)
 	}
 }

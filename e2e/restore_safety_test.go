@@ -206,6 +206,10 @@ func TestRestoreMissingFiles(t *testing.T) {
 				t.Errorf("%s is not restored empty", c)
 			}
 		}
+		// ... and counted in the closing lines (issue 12 point 2)
+		if !strings.Contains(res.Stdout, "2 collection(s) had no data file in the dump and were restored empty: ") {
+			t.Errorf("the closing lines do not count the collections without data file:\n%s", res.Stdout)
+		}
 		if n := strings.Count(res.Stderr, "belongs to no collection"); n != 1 {
 			t.Errorf("the stray data file is warned about %d times, want once: %s", n, res.Stderr)
 		}

@@ -236,6 +236,12 @@ func run(ctx context.Context, args []string) int {
 			if sum.Skipped > 0 {
 				fmt.Printf("Resumed: %d batch(es) acknowledged in an earlier run were not sent again.\n", sum.Skipped)
 			}
+			if len(sum.MissingData) > 0 {
+				fmt.Printf("%d collection(s) had no data file in the dump and were restored empty: %s.\n", len(sum.MissingData), strings.Join(sum.MissingData, ", "))
+			}
+			if len(sum.Incomplete) > 0 {
+				fmt.Printf("Incomplete dump restored with --force; missing or partial: %s.\n", strings.Join(sum.Incomplete, ", "))
+			}
 		}
 	}
 	if err != nil {
