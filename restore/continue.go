@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+
+	"github.com/arangobackup/godump/format"
 )
 
 // ContinueFileName is arangorestore's progress file, kept in each database's dump directory.
@@ -165,12 +167,16 @@ func (cf *continueFile) saveLocked() error {
 		return err
 	}
 	tmp := cf.path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	if err := os.WriteFile(tmp, b, format.FileMode); err != nil {
 		if errors.Is(err, fs.ErrPermission) || errors.Is(err, fs.ErrNotExist) {
 			// A read-only dump directory: restore works, it just cannot be resumed.
 			cf.disabled = true
 			return nil
 		}
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	// 0600 whatever the umask (it lies beside data that may hold password hashes)
+	if err := os.Chmod(tmp, format.FileMode); err != nil {
 		return fmt.Errorf("write %s: %w", tmp, err)
 	}
 	if err := os.Rename(tmp, cf.path); err != nil {
