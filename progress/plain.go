@@ -79,7 +79,10 @@ func (p *Plain) statusLocked() string {
 	return b.String()
 }
 
-func (p *Plain) Plan(jobs int, docs int64) { p.c.expected.Add(docs) }
+func (p *Plain) Plan(jobs int, docs int64) {
+	p.c.planned.Add(int64(jobs))
+	p.c.expected.Add(docs)
+}
 
 func (p *Plain) Start(j Job) Tracker {
 	p.mu.Lock()

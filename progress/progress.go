@@ -62,11 +62,14 @@ type Totals struct {
 // counters is the shared bookkeeping of the reporters.
 type counters struct {
 	jobs, finished, failed, docs, bytes, expected atomic.Int64
+	planned                                       atomic.Int64 // jobs announced by Plan
 	start                                         time.Time
 }
 
+// totals are the figures so far; Jobs is the planned number of jobs (the started ones when
+// more started than were planned), so that it does not grow while the jobs start.
 func (c *counters) totals() Totals {
-	return Totals{Jobs: c.jobs.Load(), Finished: c.finished.Load(), Failed: c.failed.Load(),
+	return Totals{Jobs: max(c.jobs.Load(), c.planned.Load()), Finished: c.finished.Load(), Failed: c.failed.Load(),
 		Docs: c.docs.Load(), Bytes: c.bytes.Load(), ExpectedDocs: c.expected.Load()}
 }
 
@@ -112,6 +115,7 @@ func NewCounting(r Reporter) *Counting {
 func (c *Counting) Totals() Totals { return c.c.totals() }
 
 func (c *Counting) Plan(jobs int, docs int64) {
+	c.c.planned.Add(int64(jobs))
 	c.c.expected.Add(docs)
 	c.Reporter.Plan(jobs, docs)
 }

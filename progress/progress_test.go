@@ -82,3 +82,20 @@ func TestBytes(t *testing.T) {
 		}
 	}
 }
+
+// The plain status line counts the planned jobs, not the ones started so far.
+func TestPlainJobsTotalIsPlanned(t *testing.T) {
+	var out syncBuf
+	p := NewPlain(&out, 5*time.Millisecond)
+	p.Plan(3, 30)
+	a := p.Start(Job{Name: "a", Docs: 10})
+	a.Add(4, 40)
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "job(s) done") && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	a.Done(nil)
+	p.Close()
+	if s := out.String(); !strings.Contains(s, "0 of 3 job(s) done") {
+		t.Errorf("want 0 of 3 job(s) done:\n%s", s)
+	}
+}

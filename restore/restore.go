@@ -42,7 +42,10 @@ type Summary struct {
 	// Incomplete: collections missing from or partial in an unfinished godump dump, restored
 	// with --force (Plan.Incomplete).
 	Incomplete []string
-	Elapsed    time.Duration
+	// Interrupted: the run was cancelled (Ctrl-C) before it ended; continue.json holds what
+	// was done.
+	Interrupted bool
+	Elapsed     time.Duration
 }
 
 // engine is one run of Run.
@@ -57,6 +60,8 @@ type engine struct {
 	limits clusterLimits // what the target cluster allows (checkReplicationFactors)
 
 	batches, docs, readBytes, sentBytes, skipped atomic.Int64
+	restored                                     atomic.Int64 // collection jobs done
+	planned                                      int          // collection jobs of the run (planProgress)
 	mu                                           sync.Mutex
 	warnings                                     []string
 }
@@ -92,6 +97,7 @@ func Execute(ctx context.Context, conn *client.Conn, plan *Plan, opts Options, r
 		}
 		e.warn(err.Error())
 	}
+	e.planProgress(plan)
 	var errs []error
 	for _, dp := range plan.Databases {
 		if err := ctx.Err(); err != nil {
@@ -112,7 +118,39 @@ func Execute(ctx context.Context, conn *client.Conn, plan *Plan, opts Options, r
 	sum.ReadBytes, sum.SentBytes, sum.Skipped = e.readBytes.Load(), e.sentBytes.Load(), e.skipped.Load()
 	sum.Warnings = e.warnings
 	sum.Elapsed = time.Since(start)
+	if ctx.Err() != nil {
+		sum.Interrupted = true
+		errs = e.interrupted(ctx, errs)
+	}
 	return sum, errors.Join(errs...)
+}
+
+// interrupted reports a cancelled run once: every job stopped by the cancel returns it (and
+// the loops add it again), so the cancellations among errs become one error saying what was
+// done and how to resume; other errors are kept.
+func (e *engine) interrupted(ctx context.Context, errs []error) []error {
+	var kept []error
+	var leaves func(error)
+	leaves = func(err error) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				leaves(x)
+			}
+			return
+		}
+		if !errors.Is(err, ctx.Err()) {
+			kept = append(kept, err)
+		}
+	}
+	for _, err := range errs {
+		leaves(err)
+	}
+	hint := "run gorestore again with the same options and --continue true to resume"
+	if e.opts.DryRun {
+		hint = "nothing was written"
+	}
+	return append(kept, fmt.Errorf("restore interrupted after %d of %d collection(s) (%s): %w",
+		e.restored.Load(), e.planned, hint, ctx.Err()))
 }
 
 func (e *engine) warn(msg string) {
@@ -141,7 +179,6 @@ func (e *engine) restoreDatabase(ctx context.Context, dp *DatabasePlan) (int, er
 		e.dryRunChecks(ctx, dp)
 	}
 	e.assignEndpoints(dp)
-	e.rep.Plan(len(dp.Collections), expectedDocs(dp))
 
 	// 1. Collections, serially, in creation order.
 	if e.opts.CreateCollection {
@@ -458,7 +495,7 @@ func (e *engine) collectionJob(ctx context.Context, db string, c *CollectionPlan
 	if st.State == stateRestored {
 		return nil
 	}
-	tr := e.rep.Start(progress.Job{Database: db, Name: c.Target})
+	tr := e.rep.Start(progress.Job{Database: db, Name: c.Target, Docs: c.expectedDocs()})
 	err := func() error {
 		if !e.opts.IndexesAfterData {
 			if err := e.restoreIndexes(ctx, db, c); err != nil {
@@ -481,6 +518,9 @@ func (e *engine) collectionJob(ctx context.Context, db string, c *CollectionPlan
 		return cf.setState(c.Name(), stateRestored)
 	}()
 	tr.Done(err)
+	if err == nil {
+		e.restored.Add(1)
+	}
 	return err
 }
 
@@ -513,22 +553,41 @@ func (e *engine) dryRunChecks(ctx context.Context, dp *DatabasePlan) {
 	}
 }
 
-// expectedDocs is the number of documents godump's manifest records for the planned
-// collections (0, unknown, for dumps without one).
-func expectedDocs(dp *DatabasePlan) int64 {
-	m := dp.Source.Manifest
-	if m == nil {
-		return 0
-	}
-	planned := map[string]bool{}
-	for _, c := range dp.Collections {
-		planned[c.Name()] = true
-	}
-	var n int64
-	for _, f := range m.Files {
-		if planned[f.Collection] {
-			n += f.Documents
+// planProgress announces every job of the run to the progress display at once, before the
+// first database starts, so that its jobs total stays the same for the whole run: one job
+// per collection, except those an earlier run finished (--continue), with the documents
+// godump's manifest records for them.
+func (e *engine) planProgress(plan *Plan) {
+	var jobs int
+	var docs int64
+	for _, dp := range plan.Databases {
+		cf, err := loadContinueFile(dp.Source.Dir, e.opts.Continue)
+		if err != nil {
+			cf = nil // restoreDatabase reports it
 		}
+		for _, c := range dp.Collections {
+			if cf != nil && cf.get(c.Name()).State == stateRestored {
+				continue
+			}
+			jobs++
+			docs += c.expectedDocs()
+		}
+	}
+	e.planned = jobs
+	e.rep.Plan(jobs, docs)
+}
+
+// expectedDocs is the number of lines godump's manifest records for the collection's data
+// files (0, unknown, when a file is not recorded: dumps without a manifest). Counting the
+// lines of other dumps would read every file once more before the restore.
+func (c *CollectionPlan) expectedDocs() int64 {
+	var n int64
+	for _, f := range c.Source.DataFiles {
+		d, ok := c.Recorded[f.Name]
+		if !ok {
+			return 0
+		}
+		n += d
 	}
 	return n
 }
