@@ -106,7 +106,7 @@ func (c *Conn) streamBulk(ctx context.Context, r Request) (*Response, io.ReadClo
 	if out.Status < 200 || out.Status > 299 {
 		defer body.Close()
 		b, _ := io.ReadAll(io.LimitReader(body, 64<<10))
-		return out, nil, newServerError(what, out.Status, b)
+		return out, nil, newServerError(what, out.Status, resp.Header, b)
 	}
 	return out, body, nil
 }

@@ -33,6 +33,9 @@ type Conn struct {
 	Role       string                // "SINGLE", "COORDINATOR", "PRIMARY", "AGENT"
 	Database   string                // default database of requests
 	Retry      RetryPolicy           // used by Do and Retry
+	// RequestTimeout bounds each attempt of Do, reading the response body included
+	// (--server.request-timeout); 0: no bound.
+	RequestTimeout time.Duration
 
 	bulk *bulkSender // raw bodies without the driver's copy (see bulk.go); nil: the driver
 }
@@ -106,16 +109,22 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 		Connection: conn,
 		Endpoints:  eps,
 		Database:   db,
-		Retry:      RetryPolicy{Attempts: retries + 1, Initial: 200 * time.Millisecond, Max: 5 * time.Second},
+		Retry:      RetryPolicy{Attempts: retries + 1, Initial: 200 * time.Millisecond, Max: 5 * time.Second, OnRetry: o.OnRetry},
 		bulk:       bulk,
+
+		RequestTimeout: o.RequestTimeout,
 	}
 	var ver struct {
 		Server  string `json:"server"`
 		Version string `json:"version"`
 		License string `json:"license"`
 	}
-	if err := c.DoJSON(ctx, Request{Method: http.MethodGet, Path: "/_api/version"}, &ver); err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", strings.Join(eps, ", "), err)
+	// The first contact: a refused connection or an unknown host fails at once (see
+	// retryableLater); what can heal (a timeout, a 503 of a starting server) is retried.
+	first := *c
+	first.Retry.retryable = retryableLater
+	if err := first.DoJSON(ctx, Request{Method: http.MethodGet, Path: "/_api/version"}, &ver); err != nil {
+		return nil, explainConnect(eps, o, db, err)
 	}
 	if c.Version, err = ParseVersion(ver.Version); err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", strings.Join(eps, ", "), err)
@@ -125,10 +134,48 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 		Role string `json:"role"`
 	}
 	if err := c.DoJSON(ctx, Request{Method: http.MethodGet, Path: "/_admin/server/role"}, &role); err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", strings.Join(eps, ", "), err)
+		return nil, explainConnect(eps, o, db, err)
 	}
 	c.Role = role.Role
 	return c, nil
+}
+
+// explainConnect says what a failed first contact means and what to do about it, naming the
+// endpoints (never credentials) and wrapping err.
+func explainConnect(eps []string, o Options, db string, err error) error {
+	shown := make([]string, len(eps))
+	for i, e := range eps {
+		shown[i] = RedactEndpoint(e)
+	}
+	where := strings.Join(shown, ", ")
+	var de *net.DNSError
+	var rhe tls.RecordHeaderError
+	switch {
+	case IsRefused(err):
+		return fmt.Errorf("connect to %s: connection refused: is ArangoDB running and listening there? (check --server.endpoint): %w", where, err)
+	case IsUnknownHost(err):
+		return fmt.Errorf("connect to %s: unknown host %q (check --server.endpoint): %w", where, unknownHostName(err), err)
+	case errors.As(err, &de):
+		return fmt.Errorf("connect to %s: cannot resolve host %q (check --server.endpoint and DNS): %w", where, de.Name, err)
+	case errors.As(err, &rhe):
+		return fmt.Errorf("connect to %s: the server does not answer TLS (for an unencrypted server use http+tcp:// or tcp://): %w", where, err)
+	case IsCertificateError(err):
+		return fmt.Errorf("connect to %s: the server's TLS certificate failed verification "+
+			"(trust its CA with --ssl.ca-file FILE, or skip the check with --ssl.verify-certificate false): %w", where, err)
+	case IsUnauthorized(err) && !o.Authentication:
+		return fmt.Errorf("connect to %s: the server requires authentication, and --server.authentication false was given: %w", where, err)
+	case IsUnauthorized(err) && o.JWTToken != "":
+		return fmt.Errorf("connect to %s: the server refused the JWT token given with --server.jwt-token (expired, or signed with another secret): %w", where, err)
+	case IsUnauthorized(err) && o.Password == "":
+		return fmt.Errorf("connect to %s: authentication failed for user %q: no password was given "+
+			"(use --server.password, or set %s): %w", where, o.Username, PasswordEnv, err)
+	case IsUnauthorized(err):
+		return fmt.Errorf("connect to %s: authentication failed for user %q: wrong password "+
+			"(or unknown user; check --server.username and --server.password): %w", where, o.Username, err)
+	case IsErrorNum(err, 1228):
+		return fmt.Errorf("connect to %s: database %q does not exist (check --server.database): %w", where, db, err)
+	}
+	return fmt.Errorf("connect to %s: %w", where, err)
 }
 
 func newTransport(o Options) (*http.Transport, error) {
@@ -136,14 +183,14 @@ func newTransport(o Options) (*http.Transport, error) {
 	if o.CAFile != "" {
 		pem, err := os.ReadFile(o.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("read --ssl.ca-file: %w", err)
+			return nil, optionError{fmt.Errorf("read --ssl.ca-file: %w", err)}
 		}
 		pool, err := x509.SystemCertPool()
 		if err != nil {
 			pool = x509.NewCertPool()
 		}
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--ssl.ca-file %s holds no PEM certificate", o.CAFile)
+			return nil, optionError{fmt.Errorf("--ssl.ca-file %s holds no PEM certificate", o.CAFile)}
 		}
 		tlsConf.RootCAs = pool
 	}
@@ -310,30 +357,47 @@ func (c *Conn) Stream(ctx context.Context, r Request) (*Response, io.ReadCloser,
 	if out.Status < 200 || out.Status > 299 {
 		defer body.Close()
 		b, _ := io.ReadAll(io.LimitReader(body, 64<<10))
-		return out, nil, newServerError(r.What(c.Database), out.Status, b)
+		return out, nil, newServerError(r.What(c.Database), out.Status, out.Header, b)
 	}
 	return out, body, nil
 }
 
 // Do sends a request and reads the whole response body, retrying retryable failures with
 // c.Retry. Use Stream for large responses.
+//
+// Each attempt, sending and reading the whole answer, is bounded by c.RequestTimeout: a server
+// that sends half an answer and stalls fails the attempt (a retryable TransportError).
 func (c *Conn) Do(ctx context.Context, r Request) (*Response, error) {
 	var out *Response
 	err := c.Retry.Do(ctx, func(ctx context.Context) error {
-		resp, body, err := c.Stream(ctx, r)
-		if err != nil {
-			return err
+		if c.RequestTimeout <= 0 {
+			return c.doOnce(ctx, r, &out)
 		}
-		defer body.Close()
-		b, err := io.ReadAll(body)
-		if err != nil {
-			return &TransportError{What: r.What(c.Database), Err: err}
+		actx, cancel := context.WithTimeout(ctx, c.RequestTimeout)
+		defer cancel()
+		err := c.doOnce(actx, r, &out)
+		if err != nil && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+			err = &TransportError{What: r.What(c.Database), Err: fmt.Errorf("no complete answer within --server.request-timeout %s: %w", c.RequestTimeout, err)}
 		}
-		resp.Body = b
-		out = resp
-		return nil
+		return err
 	})
 	return out, err
+}
+
+// doOnce is one attempt of Do.
+func (c *Conn) doOnce(ctx context.Context, r Request, out **Response) error {
+	resp, body, err := c.Stream(ctx, r)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	b, err := io.ReadAll(body)
+	if err != nil {
+		return &TransportError{What: r.What(c.Database), Err: err}
+	}
+	resp.Body = b
+	*out = resp
+	return nil
 }
 
 // DoJSON is Do, decoding a JSON response into out (when out is not nil).

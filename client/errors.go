@@ -2,10 +2,15 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"strconv"
+	"syscall"
 	"time"
 
 	jsoniter "github.com/json-iterator/go"
@@ -17,6 +22,8 @@ type ServerError struct {
 	Status   int
 	ErrorNum int
 	Message  string
+	// RetryAfter is the server's Retry-After (seconds or an HTTP date), 0 when absent.
+	RetryAfter time.Duration
 }
 
 func (e *ServerError) Error() string {
@@ -26,8 +33,8 @@ func (e *ServerError) Error() string {
 	return fmt.Sprintf("%s: HTTP %d: %s", e.Request, e.Status, e.Message)
 }
 
-func newServerError(what string, status int, body []byte) *ServerError {
-	e := &ServerError{Request: what, Status: status, Message: http.StatusText(status)}
+func newServerError(what string, status int, header http.Header, body []byte) *ServerError {
+	e := &ServerError{Request: what, Status: status, Message: http.StatusText(status), RetryAfter: retryAfter(header)}
 	var ae struct {
 		ErrorNum     int    `json:"errorNum"`
 		ErrorMessage string `json:"errorMessage"`
@@ -37,6 +44,29 @@ func newServerError(what string, status int, body []byte) *ServerError {
 	}
 	return e
 }
+
+// maxRetryAfter bounds a server's Retry-After, so that a hostile or broken value cannot park
+// a run for hours.
+const maxRetryAfter = 5 * time.Minute
+
+// retryAfter reads a Retry-After header: delay-seconds or an HTTP date.
+func retryAfter(h http.Header) time.Duration {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.Atoi(v); err == nil {
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = time.Until(t)
+	}
+	return min(max(d, 0), maxRetryAfter)
+}
+
+// ErrBadOption marks an error in the options (an endpoint with an unknown scheme, an
+// unreadable --ssl.ca-file): the tools exit 2 on it, as on any bad option.
+var ErrBadOption = errors.New("bad option")
 
 // TransportError is a request that got no complete response: refused or dropped connection,
 // timeout, truncated body.
@@ -65,24 +95,76 @@ func IsErrorNum(err error, num int) bool {
 // IsUnauthorized reports an authentication failure (fatal: retrying does not help).
 func IsUnauthorized(err error) bool { return IsStatus(err, http.StatusUnauthorized) }
 
+// IsRefused reports a connection refused by the host (nothing listens on the port).
+func IsRefused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
+
+// IsUnknownHost reports a host name that DNS does not know (not a temporary DNS failure), or
+// one that resolved to no usable address ("no suitable address found", as Go answers for
+// names it never resolves, such as .onion ones).
+func IsUnknownHost(err error) bool {
+	var de *net.DNSError
+	if errors.As(err, &de) && de.IsNotFound {
+		return true
+	}
+	var ae *net.AddrError
+	return errors.As(err, &ae) && ae.Err == "no suitable address found"
+}
+
+// unknownHostName is the host name of an IsUnknownHost error.
+func unknownHostName(err error) string {
+	var de *net.DNSError
+	if errors.As(err, &de) {
+		return de.Name
+	}
+	var ae *net.AddrError
+	if errors.As(err, &ae) {
+		return ae.Addr
+	}
+	return ""
+}
+
+// IsCertificateError reports a TLS failure that sending again cannot heal: the server's
+// certificate failed verification, or the endpoint does not speak TLS at all.
+func IsCertificateError(err error) bool {
+	var (
+		cve *tls.CertificateVerificationError
+		uae x509.UnknownAuthorityError
+		hne x509.HostnameError
+		cie x509.CertificateInvalidError
+		rhe tls.RecordHeaderError
+	)
+	return errors.As(err, &cve) || errors.As(err, &uae) || errors.As(err, &hne) ||
+		errors.As(err, &cie) || errors.As(err, &rhe)
+}
+
 // Retryable reports whether err may go away when the same request is sent again: a connection
-// error or timeout, or a 503/502/504 from the server. A 4xx, a 500 and bad input are not.
+// error or timeout, a 503/502/504 from the server, or a 429 (too many requests). A 4xx, a 500,
+// bad input, an unknown host and a certificate that fails verification are not.
 func Retryable(err error) bool {
 	if err == nil {
 		return false
 	}
 	var te *TransportError
 	if errors.As(err, &te) {
-		return true
+		return !IsUnknownHost(err) && !IsCertificateError(err)
 	}
 	var se *ServerError
 	if errors.As(err, &se) {
 		switch se.Status {
-		case http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout:
+		case http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout,
+			http.StatusTooManyRequests:
 			return true
 		}
 	}
 	return false
+}
+
+// retryableLater is Retryable for the first contact with a server (client.Connect): a refused
+// connection or a failed name lookup there means a wrong endpoint or a server that is not running, which retrying for
+// a quarter of a minute would only hide.
+func retryableLater(err error) bool {
+	var de *net.DNSError
+	return Retryable(err) && !IsRefused(err) && !errors.As(err, &de)
 }
 
 // RetryPolicy retries retryable failures with exponential backoff and jitter.
@@ -91,7 +173,10 @@ type RetryPolicy struct {
 	Initial  time.Duration // first wait
 	Max      time.Duration // longest wait
 	// OnRetry, when set, is told about every failure that is retried (for logs and progress).
+	// The wait is the backoff, or the server's Retry-After when that is longer.
 	OnRetry func(attempt int, wait time.Duration, err error)
+
+	retryable func(error) bool // nil: Retryable
 }
 
 // Do runs fn until it succeeds, fails with a non-retryable error, the attempts are used up, or
@@ -110,7 +195,11 @@ func (p RetryPolicy) Do(ctx context.Context, fn func(ctx context.Context) error)
 		if ctx.Err() != nil {
 			return errors.Join(ctx.Err(), err)
 		}
-		if !Retryable(err) {
+		retryable := p.retryable
+		if retryable == nil {
+			retryable = Retryable
+		}
+		if !retryable(err) {
 			return err
 		}
 		if attempt >= attempts {
@@ -120,6 +209,10 @@ func (p RetryPolicy) Do(ctx context.Context, fn func(ctx context.Context) error)
 			return err
 		}
 		d := wait/2 + rand.N(wait/2+1)
+		var se *ServerError
+		if errors.As(err, &se) && se.RetryAfter > d {
+			d = se.RetryAfter
+		}
 		if p.OnRetry != nil {
 			p.OnRetry(attempt, d, err)
 		}

@@ -32,6 +32,10 @@ type Options struct {
 	VerifyCertificate bool          // --ssl.verify-certificate
 	CAFile            string        // --ssl.ca-file
 	MaxRetries        int           // --server.max-retries (ours): attempts after the first for retryable failures
+
+	// OnRetry, when set, becomes Conn.Retry.OnRetry: told about every failure that is retried,
+	// before the wait (the tools print it, so that a retry is never silent).
+	OnRetry func(attempt int, wait time.Duration, err error)
 }
 
 // PasswordEnv is the environment variable read for the password when --server.password is not
@@ -125,16 +129,22 @@ func splitEndpoint(ep string) (normalized string, user *url.Userinfo, hasUser bo
 				hasUser = true
 			}
 			if rest == "" {
-				return "", nil, false, fmt.Errorf("endpoint %q has no host", shown)
+				return "", nil, false, optionError{fmt.Errorf("endpoint %q has no host", shown)}
 			}
 			return m.to + rest, user, hasUser, nil
 		}
 	}
 	if strings.HasPrefix(lower, "unix://") || strings.HasPrefix(lower, "http+unix://") {
-		return "", nil, false, fmt.Errorf("endpoint %q: unix domain sockets are not supported; use tcp:// or ssl://", shown)
+		return "", nil, false, optionError{fmt.Errorf("endpoint %q: unix domain sockets are not supported; use tcp:// or ssl://", shown)}
 	}
-	return "", nil, false, fmt.Errorf("endpoint %q: unknown scheme (want tcp://, ssl://, http+tcp://, http+ssl://, http:// or https://)", shown)
+	return "", nil, false, optionError{fmt.Errorf("endpoint %q: unknown scheme (want tcp://, ssl://, http+tcp://, http+ssl://, http:// or https://)", shown)}
 }
+
+// optionError is an error in the options: errors.Is(err, ErrBadOption) holds.
+type optionError struct{ error }
+
+func (e optionError) Unwrap() error        { return e.error }
+func (e optionError) Is(target error) bool { return target == ErrBadOption }
 
 // RedactEndpoint returns ep for messages: userinfo (everything up to the last '@' after the
 // scheme) becomes "user:xxxxx", or "xxxxx" when it has no ':' (it may be a token). Anything

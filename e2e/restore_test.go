@@ -857,8 +857,8 @@ func TestRestoreInterrupt(t *testing.T) {
 	defer tg.Server.RemoveFault(counter)
 	args := append(tg.serverArgs(db), dir, "--create-database", "true", "--batch-size", "131072", "--progress", "false")
 	cmd := toolCommand(context.Background(), "gorestore", args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	must(t, cmd.Start(), "start gorestore")
 	for deadline := time.Now().Add(30 * time.Second); rsFaultMatched(tg.Server, counter) < 5 && time.Now().Before(deadline); {
 		time.Sleep(5 * time.Millisecond)
@@ -867,6 +867,11 @@ func TestRestoreInterrupt(t *testing.T) {
 	err := cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 130 {
 		t.Fatalf("exit code %d after SIGINT (%v), want 130: %s", code, err, stderr.String())
+	}
+	// An interrupted run says so and how to resume, once; no success-style summary.
+	if strings.Contains(stdout.String(), "Processed ") || !strings.Contains(stdout.String(), "Interrupted after ") ||
+		!strings.Contains(stdout.String()+stderr.String(), "--continue true") || strings.Count(stderr.String(), "context canceled") > 1 {
+		t.Errorf("after SIGINT:\nstdout: %s\nstderr: %s", stdout.String(), stderr.String())
 	}
 	if _, err := os.Stat(filepath.Join(dir, "continue.json")); err != nil {
 		t.Fatal("continue.json not kept after SIGINT")

@@ -183,6 +183,7 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// garbage of finished batches from doubling the footprint.
 		debug.SetMemoryLimit(int64(64<<20 + uint64(o.Threads*(o.NetworkThreads+1))*o.MaxBatchMemory))
 	}
+	copts.OnRetry = retryReporter(stderr, "godump", copts.MaxRetries)
 	conn, err := client.Connect(ctx, copts)
 	if err != nil {
 		return fail(ctx, stderr, err)
@@ -250,10 +251,17 @@ func fail(ctx context.Context, stderr io.Writer, err error) int {
 	switch {
 	case ctx.Err() != nil || errors.Is(err, dump.ErrInterrupted):
 		return exitInterrupted
-	case errors.Is(err, dump.ErrUsage):
+	case errors.Is(err, dump.ErrUsage), errors.Is(err, client.ErrBadOption):
 		return exitUsage
 	}
 	return exitError
+}
+
+// retryReporter says at once, on stderr, what failed and is being tried again.
+func retryReporter(stderr io.Writer, tool string, maxRetries int) func(int, time.Duration, error) {
+	return func(attempt int, wait time.Duration, err error) {
+		fmt.Fprintf(stderr, "%s: %v; trying again in %s (attempt %d of %d)\n", tool, err, wait.Round(time.Millisecond), attempt+1, maxRetries+1)
+	}
 }
 
 // summaryLine is arangodump's closing line.

@@ -200,6 +200,9 @@ func run(ctx context.Context, args []string) int {
 	}
 	copts.ResolvePassword()
 	opts.Username, opts.Password = copts.Username, copts.Password
+	copts.OnRetry = func(attempt int, wait time.Duration, err error) {
+		fmt.Fprintf(os.Stderr, "gorestore: %v; trying again in %s (attempt %d of %d)\n", err, wait.Round(time.Millisecond), attempt+1, copts.MaxRetries+1)
+	}
 	conn, err := connect(ctx, copts, opts)
 	if err != nil {
 		return fail(err)
@@ -230,6 +233,10 @@ func run(ctx context.Context, args []string) int {
 			if lerr := plan.WriteList(os.Stdout, true, true); lerr != nil && err == nil {
 				err = lerr
 			}
+		} else if sum.Interrupted {
+			// no success-style summary: say what was done and how to go on (the error follows)
+			fmt.Printf("Interrupted after %.2f s: %d data batch(es) of %s sent (%d document(s)); continue.json keeps the progress, run again with --continue true to resume.\n",
+				sum.Elapsed.Seconds(), sum.Batches, progress.Bytes(sum.SentBytes), sum.Docs)
 		} else {
 			fmt.Printf("Processed %d collection(s) from %d database(s) in %.2f s total time. Read %s from datafiles, sent %d data batch(es) of %s total size.\n",
 				sum.Collections, sum.Databases, sum.Elapsed.Seconds(), progress.Bytes(sum.ReadBytes), sum.Batches, progress.Bytes(sum.SentBytes))
@@ -297,6 +304,9 @@ func connect(ctx context.Context, copts client.Options, opts restore.Options) (*
 		copts.Database = "_system"
 		conn, err = client.Connect(ctx, copts)
 	}
+	if err != nil && !opts.CreateDatabase && client.IsErrorNum(err, 1228) {
+		err = fmt.Errorf("%w; to create it, add --create-database true", err)
+	}
 	return conn, err
 }
 
@@ -315,6 +325,8 @@ func fail(err error) int {
 		return exitInterrupted
 	case errors.As(err, &fe):
 		return exitBadInput
+	case errors.Is(err, client.ErrBadOption):
+		return exitUsage
 	}
 	return exitFailed
 }
