@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"debug/buildinfo"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,19 +26,7 @@ func runToolIn(t *testing.T, dir, stdin, name string, args ...string) result {
 	cmd := toolCommand(ctx, name, args...)
 	cmd.Dir = dir
 	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	res := result{Stdout: stdout.String(), Stderr: stderr.String()}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		res.Code = ee.ExitCode()
-	default:
-		t.Fatalf("run %s %v: %v", name, args, err)
-	}
-	return res
+	return runCmd(t, cmd)
 }
 
 // A hot backup restore reverts the whole deployment: with stdin not a terminal (here a pipe

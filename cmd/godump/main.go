@@ -147,7 +147,7 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, cliflag.VersionText("godump", version))
 		return exitOK
 	}
-	if err := positionalArgs(fs.Args(), fs.Changed("output-directory"), &o.OutputDirectory); err != nil {
+	if err := cliflag.Positional("godump", "output directory", "dump into", "output-directory", commandWords, fs.Args(), fs.Changed("output-directory"), &o.OutputDirectory); err != nil {
 		fmt.Fprintf(stderr, "godump: %v\n%sRun 'godump --help' for the options.\n", err, usageText)
 		return exitUsage
 	}
@@ -222,27 +222,6 @@ var commandWords = map[string]string{
 	"delete":    "godump hotbackup delete",
 	"upload":    "godump hotbackup upload",
 	"download":  "godump hotbackup download",
-}
-
-// positionalArgs checks the arguments left after the options: at most one, the output
-// directory (as arangodump takes it), and not with --output-directory nor a command word.
-func positionalArgs(rest []string, dirFlag bool, dir *string) error {
-	for _, a := range rest {
-		if meant, ok := commandWords[a]; ok {
-			return fmt.Errorf("unexpected argument %q: godump has no command %q; did you mean %s? "+
-				"(to dump into a directory of that name, give --output-directory %s)", a, a, meant, a)
-		}
-	}
-	switch {
-	case len(rest) == 0:
-	case len(rest) > 1:
-		return fmt.Errorf("unexpected arguments: %s (godump takes at most one argument: the output directory)", strings.Join(rest, " "))
-	case dirFlag:
-		return fmt.Errorf("unexpected argument %q: the output directory is already given with --output-directory", rest[0])
-	default:
-		*dir = rest[0]
-	}
-	return nil
 }
 
 // fail prints err and maps it to the exit code.

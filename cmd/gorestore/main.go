@@ -153,7 +153,7 @@ func run(ctx context.Context, args []string) int {
 		fmt.Fprint(os.Stdout, cliflag.VersionText("gorestore", version))
 		return exitOK
 	}
-	if err := positionalArgs(fs.Args(), fs.Changed("input-directory"), &opts.InputDirectory); err != nil {
+	if err := cliflag.Positional("gorestore", "input directory", "restore from", "input-directory", commandWords, fs.Args(), fs.Changed("input-directory"), &opts.InputDirectory); err != nil {
 		fmt.Fprintf(os.Stderr, "gorestore: %v\n%sRun 'gorestore --help' for the options.\n", err, usageText)
 		return exitUsage
 	}
@@ -270,27 +270,6 @@ var commandWords = map[string]string{
 	"delete":    "godump hotbackup delete",
 	"upload":    "godump hotbackup upload",
 	"download":  "godump hotbackup download",
-}
-
-// positionalArgs checks the arguments left after the options: at most one, the input
-// directory (as arangorestore takes it), and not with --input-directory nor a command word.
-func positionalArgs(rest []string, dirFlag bool, dir *string) error {
-	for _, a := range rest {
-		if meant, ok := commandWords[a]; ok {
-			return fmt.Errorf("unexpected argument %q: gorestore has no command %q; did you mean %s? "+
-				"(to restore from a directory of that name, give --input-directory %s)", a, a, meant, a)
-		}
-	}
-	switch {
-	case len(rest) == 0:
-	case len(rest) > 1:
-		return fmt.Errorf("unexpected arguments: %s (gorestore takes at most one argument: the input directory)", strings.Join(rest, " "))
-	case dirFlag:
-		return fmt.Errorf("unexpected argument %q: the input directory is already given with --input-directory", rest[0])
-	default:
-		*dir = rest[0]
-	}
-	return nil
 }
 
 // connect opens the connection on the target database, falling back to _system when the
