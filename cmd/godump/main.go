@@ -183,6 +183,12 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// garbage of finished batches from doubling the footprint.
 		debug.SetMemoryLimit(int64(64<<20 + uint64(o.Threads*(o.NetworkThreads+1))*o.MaxBatchMemory))
 	}
+	prompt := cliflag.TerminalPrompt()
+	prompt.Out = stderr
+	if err := cliflag.AskPassword(fs, cliflag.Credentials{Authentication: copts.Authentication, JWTToken: copts.JWTToken,
+		Username: copts.Username, Password: &copts.Password, PasswordEnv: client.PasswordEnv}, prompt); err != nil {
+		return fail(ctx, stderr, err)
+	}
 	copts.OnRetry = retryReporter(stderr, "godump", copts.MaxRetries)
 	conn, err := client.Connect(ctx, copts)
 	if err != nil {

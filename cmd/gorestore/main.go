@@ -198,6 +198,10 @@ func run(ctx context.Context, args []string) int {
 	if err != nil {
 		return fail(err)
 	}
+	if err := cliflag.AskPassword(fs, cliflag.Credentials{Authentication: copts.Authentication, JWTToken: copts.JWTToken,
+		Username: copts.Username, Password: &copts.Password, PasswordEnv: client.PasswordEnv}, cliflag.TerminalPrompt()); err != nil {
+		return fail(err)
+	}
 	copts.ResolvePassword()
 	opts.Username, opts.Password = copts.Username, copts.Password
 	copts.OnRetry = func(attempt int, wait time.Duration, err error) {
