@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"github.com/arangobackup/godump/internal/realdumps"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,22 +15,8 @@ import (
 // TestRestoreRealDumps replays the structure and data files of the real arangodump outputs in
 // ../../shared/testdata/real-dumps (2.8 to 3.12, plain and envelope lines) through
 // restore-collection, restore-indexes and restore-data, and checks the document counts.
-const realDumps = "../../shared/testdata/real-dumps"
-
-// requireRealDumps returns realDumps, the real arangodump outputs kept in ../shared
-// beside the repository (see README "Shared test data"). A clone without it skips the test,
-// naming the path; under CI=true its absence is a failure, so CI never passes by skipping.
-func requireRealDumps(t *testing.T) string {
-	t.Helper()
-	if _, err := os.Stat(realDumps); err != nil {
-		abs, _ := filepath.Abs(realDumps)
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("real dumps missing at %s (CI=true requires ../shared beside the repository): %v", abs, err)
-		}
-		t.Skipf("real dumps not available at %s (clone the shared test data beside the repository, or set CI=true to make this a failure): %v", abs, err)
-	}
-	return realDumps
-}
+// requireRealDumps: see realdumps.Require.
+func requireRealDumps(t *testing.T) string { return realdumps.Require(t) }
 
 func TestRestoreRealDumps(t *testing.T) {
 	root := requireRealDumps(t)

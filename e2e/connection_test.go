@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/arangobackup/godump/arangotest"
 )
 
 // Connection trouble with the built binaries (issue 12, points 10 and 11): a refused first
@@ -17,19 +15,7 @@ import (
 // database says what to do, a bad endpoint scheme exits 2. Local listeners only.
 
 func TestConnectionTroubleMessages(t *testing.T) {
-	// A dump for gorestore to read (it connects only after reading the dump).
-	open := newTarget(t, arangotest.Options{})
-	open.needArangotest(t)
-	db := uniqueDB(t, "conn")
-	seedStandard(t, open, db)
-	dumpDir := filepath.Join(t.TempDir(), "dump")
-	mustRun(t, "godump", dmGodumpArgs(open, db, dumpDir)...)
-
-	srv, err := arangotest.NewServer(arangotest.Options{Users: map[string]string{"root": "right-pw"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	dumpDir, _, srv := dumpAndAuthServer(t, "conn", "right-pw")
 	authEP := srv.Endpoint()
 	closed := "127.0.0.1:" + strings.Split(scClosedEndpoint(t), ":")[1]
 

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/arangobackup/godump/internal/realdumps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -26,22 +27,8 @@ import (
 // files (structure files read with encoding/json, data with dumpDocs), never with restore/
 // or format/.
 
-const realDumpsDir = "../../shared/testdata/real-dumps"
-
-// requireRealDumps returns realDumpsDir, the real arangodump outputs kept in ../shared
-// beside the repository (see README "Shared test data"). A clone without it skips the test,
-// naming the path; under CI=true its absence is a failure, so CI never passes by skipping.
-func requireRealDumps(t *testing.T) string {
-	t.Helper()
-	if _, err := os.Stat(realDumpsDir); err != nil {
-		abs, _ := filepath.Abs(realDumpsDir)
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("real dumps missing at %s (CI=true requires ../shared beside the repository): %v", abs, err)
-		}
-		t.Skipf("real dumps not available at %s (clone the shared test data beside the repository, or set CI=true to make this a failure): %v", abs, err)
-	}
-	return realDumpsDir
-}
+// requireRealDumps: see realdumps.Require.
+func requireRealDumps(t *testing.T) string { return realdumps.Require(t) }
 
 // rsStructure is a structure file as the tests read it.
 type rsStructure struct {
@@ -154,7 +141,7 @@ func TestRestoreRealDumps(t *testing.T) {
 			continue
 		}
 		n++
-		dir := filepath.Join(realDumpsDir, e.Name())
+		dir := filepath.Join(realdumps.Path, e.Name())
 		t.Run(e.Name(), func(t *testing.T) {
 			db := uniqueDB(t, "real")
 			tg.dropAtEnd(t, db)

@@ -73,19 +73,7 @@ func scGrepTree(t *testing.T, root, secret, what string) {
 // it, and greps stdout, stderr and every file the run wrote (its directories, HOME and
 // TMPDIR) for the secret.
 func TestSecretsNeverPrinted(t *testing.T) {
-	// A dump to restore, made without authentication.
-	open := newTarget(t, arangotest.Options{})
-	open.needArangotest(t)
-	db := uniqueDB(t, "sec")
-	seedStandard(t, open, db)
-	dumpDir := filepath.Join(t.TempDir(), "dump")
-	mustRun(t, "godump", dmGodumpArgs(open, db, dumpDir)...)
-
-	srv, err := arangotest.NewServer(arangotest.Options{Users: map[string]string{"root": "the-right-one"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	dumpDir, db, srv := dumpAndAuthServer(t, "sec", "the-right-one")
 	servers := map[string]string{
 		"unreachable":    "127.0.0.1:" + strings.Split(scClosedEndpoint(t), ":")[1],
 		"wrong-password": strings.TrimPrefix(srv.Endpoint(), "http://"),
@@ -255,4 +243,23 @@ func TestDumpFileModes(t *testing.T) {
 	if !strings.Contains(res.Stderr, "output directory "+open) || !strings.Contains(res.Stderr, "0777") || !strings.Contains(res.Stderr, "other users") {
 		t.Errorf("no warning naming the 0777 output directory:\n%s", res)
 	}
+}
+
+// dumpAndAuthServer makes a dump of seeded data (for gorestore, which reads a dump before it
+// connects) on a server without authentication, and starts an arangotest whose root user has
+// password pw, for the runs that must fail to connect.
+func dumpAndAuthServer(t *testing.T, prefix, pw string) (dumpDir, db string, srv *arangotest.Server) {
+	t.Helper()
+	open := newTarget(t, arangotest.Options{})
+	open.needArangotest(t)
+	db = uniqueDB(t, prefix)
+	seedStandard(t, open, db)
+	dumpDir = filepath.Join(t.TempDir(), "dump")
+	mustRun(t, "godump", dmGodumpArgs(open, db, dumpDir)...)
+	srv, err := arangotest.NewServer(arangotest.Options{Users: map[string]string{"root": pw}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return dumpDir, db, srv
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"compress/gzip"
 	"encoding/json"
+	"github.com/arangobackup/godump/internal/realdumps"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,22 +14,8 @@ import (
 	"testing"
 )
 
-const realDumps = "../../shared/testdata/real-dumps"
-
-// requireRealDumps returns realDumps, the real arangodump outputs kept in ../shared
-// beside the repository (see README "Shared test data"). A clone without it skips the test,
-// naming the path; under CI=true its absence is a failure, so CI never passes by skipping.
-func requireRealDumps(t *testing.T) string {
-	t.Helper()
-	if _, err := os.Stat(realDumps); err != nil {
-		abs, _ := filepath.Abs(realDumps)
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("real dumps missing at %s (CI=true requires ../shared beside the repository): %v", abs, err)
-		}
-		t.Skipf("real dumps not available at %s (clone the shared test data beside the repository, or set CI=true to make this a failure): %v", abs, err)
-	}
-	return realDumps
-}
+// requireRealDumps: see realdumps.Require.
+func requireRealDumps(t *testing.T) string { return realdumps.Require(t) }
 
 // independentCollection is what the test reads from a real dump on its own,
 // with encoding/json and compress/gzip only.
@@ -215,7 +202,7 @@ func TestRealDumps(t *testing.T) {
 			continue
 		}
 		seen++
-		dir := filepath.Join(realDumps, e.Name())
+		dir := filepath.Join(realdumps.Path, e.Name())
 		t.Run(e.Name(), func(t *testing.T) {
 			t.Parallel() // read-only data; uses both cores
 			d, err := Open(dir)
@@ -289,7 +276,7 @@ func TestRealDumpsByHand(t *testing.T) {
 	requireRealDumps(t)
 	for name, w := range want {
 		t.Run(name, func(t *testing.T) {
-			d, err := Open(filepath.Join(realDumps, name))
+			d, err := Open(filepath.Join(realdumps.Path, name))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -310,7 +297,7 @@ func TestRealDumpsByHand(t *testing.T) {
 		})
 	}
 	// Details checked by hand.
-	d, err := Open(filepath.Join(realDumps, "gottrivia-view"))
+	d, err := Open(filepath.Join(realdumps.Path, "gottrivia-view"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +308,7 @@ func TestRealDumpsByHand(t *testing.T) {
 	if v := db.Views[0]; v.Name != "test" || v.Type != "arangosearch" {
 		t.Errorf("gottrivia-view view: %q %q", v.Name, v.Type)
 	}
-	d, err = Open(filepath.Join(realDumps, "it-imdb-with-ratings"))
+	d, err = Open(filepath.Join(realdumps.Path, "it-imdb-with-ratings"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +321,7 @@ func TestRealDumpsByHand(t *testing.T) {
 		movies.DataFiles[0].Name != "Movies_80662e1f485e79d07ef4973f6b1b9f88.data.json.gz" {
 		t.Errorf("imdb Movies data files: %+v", movies.DataFiles)
 	}
-	d, err = Open(filepath.Join(realDumps, "nkc2-forum-2x"))
+	d, err = Open(filepath.Join(realdumps.Path, "nkc2-forum-2x"))
 	if err != nil {
 		t.Fatal(err)
 	}
