@@ -161,14 +161,23 @@ type seenRequest struct {
 	body                                   []byte
 }
 
+// answerConnect answers the requests of Connect as a single server 3.12.4 does, reporting
+// whether r was one of them.
+func answerConnect(w http.ResponseWriter, r *http.Request) bool {
+	switch r.URL.Path {
+	case "/_db/_system/_api/version":
+		io.WriteString(w, `{"server":"arango","version":"3.12.4","license":"community"}`)
+		return true
+	case "/_db/_system/_admin/server/role":
+		io.WriteString(w, `{"role":"SINGLE"}`)
+		return true
+	}
+	return false
+}
+
 func fakeArango(t *testing.T, seen chan<- seenRequest) string {
 	return fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/_db/_system/_api/version":
-			io.WriteString(w, `{"server":"arango","version":"3.12.4","license":"community"}`)
-			return
-		case "/_db/_system/_admin/server/role":
-			io.WriteString(w, `{"role":"SINGLE"}`)
+		if answerConnect(w, r) {
 			return
 		}
 		b, _ := io.ReadAll(r.Body)

@@ -57,11 +57,11 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 			if strings.TrimSpace(part) == "" {
 				continue
 			}
-			n, u, hasUser, err := splitEndpoint(part)
+			n, u, err := splitEndpoint(part)
 			if err != nil {
 				return nil, err
 			}
-			if hasUser && epUser == nil {
+			if u != nil && epUser == nil {
 				epUser = u
 			}
 			eps = append(eps, n)
@@ -141,41 +141,45 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 }
 
 // explainConnect says what a failed first contact means and what to do about it, naming the
-// endpoints (never credentials) and wrapping err.
+// endpoints (never credentials: splitEndpoint took the userinfo out of eps) and wrapping err.
 func explainConnect(eps []string, o Options, db string, err error) error {
-	shown := make([]string, len(eps))
-	for i, e := range eps {
-		shown[i] = RedactEndpoint(e)
+	where := strings.Join(eps, ", ")
+	if hint := connectHint(o, db, err); hint != "" {
+		return fmt.Errorf("connect to %s: %s: %w", where, hint, err)
 	}
-	where := strings.Join(shown, ", ")
+	return fmt.Errorf("connect to %s: %w", where, err)
+}
+
+// connectHint is explainConnect's explanation of err, "" when it has none.
+func connectHint(o Options, db string, err error) string {
 	var de *net.DNSError
 	var rhe tls.RecordHeaderError
 	switch {
 	case IsRefused(err):
-		return fmt.Errorf("connect to %s: connection refused: is ArangoDB running and listening there? (check --server.endpoint): %w", where, err)
+		return "connection refused: is ArangoDB running and listening there? (check --server.endpoint)"
 	case IsUnknownHost(err):
-		return fmt.Errorf("connect to %s: unknown host %q (check --server.endpoint): %w", where, unknownHostName(err), err)
+		return fmt.Sprintf("unknown host %q (check --server.endpoint)", unknownHostName(err))
 	case errors.As(err, &de):
-		return fmt.Errorf("connect to %s: cannot resolve host %q (check --server.endpoint and DNS): %w", where, de.Name, err)
+		return fmt.Sprintf("cannot resolve host %q (check --server.endpoint and DNS)", de.Name)
 	case errors.As(err, &rhe):
-		return fmt.Errorf("connect to %s: the server does not answer TLS (for an unencrypted server use http+tcp:// or tcp://): %w", where, err)
+		return "the server does not answer TLS (for an unencrypted server use http+tcp:// or tcp://)"
 	case IsCertificateError(err):
-		return fmt.Errorf("connect to %s: the server's TLS certificate failed verification "+
-			"(trust its CA with --ssl.ca-file FILE, or skip the check with --ssl.verify-certificate false): %w", where, err)
+		return "the server's TLS certificate failed verification " +
+			"(trust its CA with --ssl.ca-file FILE, or skip the check with --ssl.verify-certificate false)"
 	case IsUnauthorized(err) && !o.Authentication:
-		return fmt.Errorf("connect to %s: the server requires authentication, and --server.authentication false was given: %w", where, err)
+		return "the server requires authentication, and --server.authentication false was given"
 	case IsUnauthorized(err) && o.JWTToken != "":
-		return fmt.Errorf("connect to %s: the server refused the JWT token given with --server.jwt-token (expired, or signed with another secret): %w", where, err)
+		return "the server refused the JWT token given with --server.jwt-token (expired, or signed with another secret)"
 	case IsUnauthorized(err) && o.Password == "":
-		return fmt.Errorf("connect to %s: authentication failed for user %q: no password was given "+
-			"(use --server.password, or set %s): %w", where, o.Username, PasswordEnv, err)
+		return fmt.Sprintf("authentication failed for user %q: no password was given "+
+			"(use --server.password, or set %s)", o.Username, PasswordEnv)
 	case IsUnauthorized(err):
-		return fmt.Errorf("connect to %s: authentication failed for user %q: wrong password "+
-			"(or unknown user; check --server.username and --server.password): %w", where, o.Username, err)
+		return fmt.Sprintf("authentication failed for user %q: wrong password "+
+			"(or unknown user; check --server.username and --server.password)", o.Username)
 	case IsErrorNum(err, 1228):
-		return fmt.Errorf("connect to %s: database %q does not exist (check --server.database): %w", where, db, err)
+		return fmt.Sprintf("database %q does not exist (check --server.database)", db)
 	}
-	return fmt.Errorf("connect to %s: %w", where, err)
+	return ""
 }
 
 func newTransport(o Options) (*http.Transport, error) {

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -165,6 +166,14 @@ func Retryable(err error) bool {
 func retryableLater(err error) bool {
 	var de *net.DNSError
 	return Retryable(err) && !IsRefused(err) && !errors.As(err, &de)
+}
+
+// RetryReporter is an OnRetry for the tools: it says at once, on w, what failed and is being
+// tried again (attempts as of --server.max-retries maxRetries).
+func RetryReporter(w io.Writer, tool string, maxRetries int) func(attempt int, wait time.Duration, err error) {
+	return func(attempt int, wait time.Duration, err error) {
+		fmt.Fprintf(w, "%s: %v; trying again in %s (attempt %d of %d)\n", tool, err, wait.Round(time.Millisecond), attempt+1, maxRetries+1)
+	}
 }
 
 // RetryPolicy retries retryable failures with exponential backoff and jitter.

@@ -93,13 +93,13 @@ func (o *Options) ResolvePassword() {
 // show them; Connect uses them when no password was given otherwise). Its errors show the
 // endpoint through RedactEndpoint.
 func NormalizeEndpoint(ep string) (string, error) {
-	n, _, _, err := splitEndpoint(ep)
+	n, _, err := splitEndpoint(ep)
 	return n, err
 }
 
-// splitEndpoint is NormalizeEndpoint, also returning the userinfo's user and password
-// (hasUser: the endpoint had userinfo).
-func splitEndpoint(ep string) (normalized string, user *url.Userinfo, hasUser bool, err error) {
+// splitEndpoint is NormalizeEndpoint, also returning the userinfo's user and password (nil:
+// the endpoint had no userinfo).
+func splitEndpoint(ep string) (normalized string, user *url.Userinfo, err error) {
 	e := strings.TrimSpace(ep)
 	shown := RedactEndpoint(e)
 	lower := strings.ToLower(e)
@@ -126,18 +126,17 @@ func splitEndpoint(ep string) (normalized string, user *url.Userinfo, hasUser bo
 				} else {
 					user = url.User(name)
 				}
-				hasUser = true
 			}
 			if rest == "" {
-				return "", nil, false, optionError{fmt.Errorf("endpoint %q has no host", shown)}
+				return "", nil, optionError{fmt.Errorf("endpoint %q has no host", shown)}
 			}
-			return m.to + rest, user, hasUser, nil
+			return m.to + rest, user, nil
 		}
 	}
 	if strings.HasPrefix(lower, "unix://") || strings.HasPrefix(lower, "http+unix://") {
-		return "", nil, false, optionError{fmt.Errorf("endpoint %q: unix domain sockets are not supported; use tcp:// or ssl://", shown)}
+		return "", nil, optionError{fmt.Errorf("endpoint %q: unix domain sockets are not supported; use tcp:// or ssl://", shown)}
 	}
-	return "", nil, false, optionError{fmt.Errorf("endpoint %q: unknown scheme (want tcp://, ssl://, http+tcp://, http+ssl://, http:// or https://)", shown)}
+	return "", nil, optionError{fmt.Errorf("endpoint %q: unknown scheme (want tcp://, ssl://, http+tcp://, http+ssl://, http:// or https://)", shown)}
 }
 
 // optionError is an error in the options: errors.Is(err, ErrBadOption) holds.

@@ -205,12 +205,7 @@ func TestTooManyRequestsHonoursRetryAfter(t *testing.T) {
 func TestBulkTimeoutCoversTheBody(t *testing.T) {
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/_db/_system/_api/version":
-			io.WriteString(w, `{"server":"arango","version":"3.12.4","license":"community"}`)
-			return
-		case "/_db/_system/_admin/server/role":
-			io.WriteString(w, `{"role":"SINGLE"}`)
+		if answerConnect(w, r) {
 			return
 		}
 		io.Copy(io.Discard, r.Body)

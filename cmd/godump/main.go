@@ -189,7 +189,7 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Username: copts.Username, Password: &copts.Password, PasswordEnv: client.PasswordEnv}, prompt); err != nil {
 		return fail(ctx, stderr, err)
 	}
-	copts.OnRetry = retryReporter(stderr, "godump", copts.MaxRetries)
+	copts.OnRetry = client.RetryReporter(stderr, "godump", copts.MaxRetries)
 	conn, err := client.Connect(ctx, copts)
 	if err != nil {
 		return fail(ctx, stderr, err)
@@ -240,13 +240,6 @@ func fail(ctx context.Context, stderr io.Writer, err error) int {
 		return exitUsage
 	}
 	return exitError
-}
-
-// retryReporter says at once, on stderr, what failed and is being tried again.
-func retryReporter(stderr io.Writer, tool string, maxRetries int) func(int, time.Duration, error) {
-	return func(attempt int, wait time.Duration, err error) {
-		fmt.Fprintf(stderr, "%s: %v; trying again in %s (attempt %d of %d)\n", tool, err, wait.Round(time.Millisecond), attempt+1, maxRetries+1)
-	}
 }
 
 // summaryLine is arangodump's closing line.

@@ -204,9 +204,7 @@ func run(ctx context.Context, args []string) int {
 	}
 	copts.ResolvePassword()
 	opts.Username, opts.Password = copts.Username, copts.Password
-	copts.OnRetry = func(attempt int, wait time.Duration, err error) {
-		fmt.Fprintf(os.Stderr, "gorestore: %v; trying again in %s (attempt %d of %d)\n", err, wait.Round(time.Millisecond), attempt+1, copts.MaxRetries+1)
-	}
+	copts.OnRetry = client.RetryReporter(os.Stderr, "gorestore", copts.MaxRetries)
 	conn, err := connect(ctx, copts, opts)
 	if err != nil {
 		return fail(err)
