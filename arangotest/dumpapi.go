@@ -558,15 +558,11 @@ func versionMajorMinor(v string) (int, int) {
 	return major, minor
 }
 
-// dumpStart creates a context over the collections named in the body's shards (on a single
+// dumpStart creates a context over the collections named in opts.Shards (on a single
 // server a shard is a collection, by name or id).
 // mirrors RocksDBDumpManager::createContext and the RocksDBDumpContext constructor
 // (ddb-old/RocksDBEngine/RocksDBDumpManager.cpp, RocksDBDumpContext.cpp)
-func (rs *replState) dumpStart(db *Database, user string, body []byte, useVPack bool) (*dumpContext, error) {
-	opts, err := dumpStartOptions(body)
-	if err != nil {
-		return nil, err
-	}
+func (rs *replState) dumpStart(db *Database, user string, opts dumpOptions, useVPack bool) (*dumpContext, error) {
 	srcs := make([]dumpSource, 0, len(opts.Shards))
 	for _, name := range opts.Shards {
 		c := db.Collection(name)
@@ -717,7 +713,7 @@ func (rs *replState) dumpStartRequest(c *call) {
 			return
 		}
 	}
-	d, err := rs.dumpStart(c.db, c.user, c.body, replBool(c.r, "useVPack", false))
+	d, err := rs.dumpStart(c.db, c.user, opts, replBool(c.r, "useVPack", false))
 	if err != nil {
 		c.fail(err)
 		return

@@ -22,11 +22,7 @@ package arangotest
 import (
 	"cmp"
 	"slices"
-	"sync"
 )
-
-// snapshotGate returns the store's gate between dump snapshots and multi-collection writes.
-func (st *Store) snapshotGate() *sync.RWMutex { return &st.snapGate }
 
 // writeAtomically runs fn so that no dump snapshot of this store sees part of its writes: fn
 // runs while no snapshot is being taken, and a snapshot waits until fn has returned. fn must
@@ -34,9 +30,8 @@ func (st *Store) snapshotGate() *sync.RWMutex { return &st.snapGate }
 // every collection's lock at once); a commit that applies staged writes to several collections
 // (streamTrx.commit in trx.go) needs it to be the atomic unit RocksDB makes of it.
 func (st *Store) writeAtomically(fn func()) {
-	g := st.snapshotGate()
-	g.RLock()
-	defer g.RUnlock()
+	st.snapGate.RLock()
+	defer st.snapGate.RUnlock()
 	fn()
 }
 
@@ -52,9 +47,8 @@ func (s *Server) Atomically(fn func()) { s.store.writeAtomically(fn) }
 // snapshotCollections returns the documents of every collection of colls (duplicates allowed)
 // in storage order, all from one point in time.
 func (st *Store) snapshotCollections(colls []*Collection) [][]*Doc {
-	g := st.snapshotGate()
-	g.Lock()
-	defer g.Unlock()
+	st.snapGate.Lock()
+	defer st.snapGate.Unlock()
 	// Each collection once (a read lock taken twice by one goroutine can deadlock against a
 	// waiting writer), in id order. Snapshots are serialized by the gate, so the order only
 	// has to be deterministic.

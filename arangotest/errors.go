@@ -3,6 +3,7 @@ package arangotest
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 )
 
@@ -21,6 +22,17 @@ func (e *ArangoError) Error() string {
 
 func newError(code, num int, msg string) *ArangoError {
 	return &ArangoError{Code: code, Num: num, Message: msg}
+}
+
+// errInvalidBody is parseVPackBody's error for a body that is not JSON (400, error 600), or
+// nil when the body is empty or valid JSON.
+func errInvalidBody(body []byte) *ArangoError {
+	if len(body) == 0 || json.Valid(body) {
+		return nil
+	}
+	var v any
+	err := json.Unmarshal(body, &v)
+	return newError(400, 600, "VPackError error: "+err.Error())
 }
 
 func errDuplicateName(name string) *ArangoError {

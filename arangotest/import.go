@@ -178,10 +178,8 @@ func (s *Server) handleImport(c *call) {
 		}
 	case "array", "list":
 		t := bytes.TrimSpace(body)
-		if len(t) > 0 && !json.Valid(t) {
-			var v any
-			err := json.Unmarshal(t, &v)
-			c.error(400, 600, "VPackError error: "+err.Error())
+		if err := errInvalidBody(t); err != nil {
+			c.fail(err)
 			return
 		}
 		if rawKind(t) != 'a' {

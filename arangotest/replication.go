@@ -213,10 +213,8 @@ func ttlFromBody(body []byte) (time.Duration, error) {
 		return 0, errNoResponse
 	}
 	var top map[string]json.RawMessage
-	if !json.Valid(body) {
-		var v any
-		err := json.Unmarshal(body, &v)
-		return 0, newError(400, 600, "VPackError error: "+err.Error())
+	if err := errInvalidBody(body); err != nil {
+		return 0, err
 	}
 	if rawKind(bytes.TrimSpace(body)) != 'o' || json.Unmarshal(body, &top) != nil {
 		return 0, errNoResponse

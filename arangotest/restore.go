@@ -189,7 +189,6 @@ func patchRestoreParameters(raw json.RawMessage, name string) ([]byte, error) {
 	return encodeObject(out), nil
 }
 
-// handleRestoreIndexes serves PUT /_api/replication/restore-indexes.
 // handleRestoreIndexes serves PUT /_api/replication/restore-indexes. It mirrors
 // RestReplicationHandler::handleCommandRestoreIndexes and processRestoreIndexes
 // (arangod/RestHandler/RestReplicationHandler.cpp): invalid JSON is 400, error 600
@@ -202,10 +201,8 @@ func patchRestoreParameters(raw json.RawMessage, name string) ([]byte, error) {
 // "could not create index: <message>". The errors are thrown (THROW_ARANGO_EXCEPTION) and
 // written by RestHandler::executeEngine with the message as it is.
 func (rs *replState) handleRestoreIndexes(c *call) {
-	if len(c.body) > 0 && !json.Valid(c.body) {
-		var v any
-		err := json.Unmarshal(c.body, &v)
-		c.fail(newError(400, 600, "VPackError error: "+err.Error()))
+	if err := errInvalidBody(c.body); err != nil {
+		c.fail(err)
 		return
 	}
 	str, params, err := parseRestoreStructure(c.body)
@@ -260,7 +257,6 @@ func (rs *replState) handleRestoreIndexes(c *call) {
 	writeResultTrue(c)
 }
 
-// handleRestoreView serves PUT /_api/replication/restore-view.
 // handleRestoreView serves PUT /_api/replication/restore-view. It mirrors
 // RestReplicationHandler::handleCommandRestoreView (arangod/RestHandler/
 // RestReplicationHandler.cpp): invalid JSON is 400, error 600 (parseVPackBody); no body,
@@ -269,10 +265,8 @@ func (rs *replState) handleRestoreIndexes(c *call) {
 // '<name>: duplicate name" (sic); with overwrite the view is dropped and created anew.
 func (rs *replState) handleRestoreView(c *call) {
 	var def map[string]any
-	if len(c.body) > 0 && !json.Valid(c.body) {
-		var v any
-		err := json.Unmarshal(c.body, &v)
-		c.fail(newError(400, 600, "VPackError error: "+err.Error()))
+	if err := errInvalidBody(c.body); err != nil {
+		c.fail(err)
 		return
 	}
 	if rawKind(bytes.TrimSpace(c.body)) != 'o' || json.Unmarshal(c.body, &def) != nil {

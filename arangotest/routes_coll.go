@@ -159,10 +159,8 @@ func (s *Server) routeCollections(r *router) {
 		}
 	})
 	r.handle("PUT", "/_api/collection/{coll}/{action}", func(c *call) {
-		if len(c.body) > 0 && !json.Valid(c.body) {
-			var v any
-			err := json.Unmarshal(c.body, &v)
-			c.error(400, 600, "VPackError error: "+err.Error())
+		if err := errInvalidBody(c.body); err != nil {
+			c.fail(err)
 			return
 		}
 		if c.param("action") != "responsibleShard" && rawKind(bytes.TrimSpace(c.body)) != 'o' {
