@@ -45,6 +45,7 @@ type Writer struct {
 	opts WriterOptions
 
 	manifestMu sync.Mutex // orders the rewrites of the manifest (writeManifest)
+	manifested int        // data files in the last manifest written (under manifestMu)
 
 	mu      sync.Mutex
 	ids     map[string]string // collection name -> id, from WriteStructure
@@ -433,13 +434,18 @@ func (w *Writer) Finish() error {
 
 // writeManifest writes godump-manifest.json with the data files committed so far: with
 // complete=false at the start and after each data file, with complete=true by Finish.
-// manifestMu orders the rewrites, so that the last one written holds every file.
+// manifestMu orders the rewrites, so that the last one written holds every file; an
+// unfinished manifest that would list no file more than the last one written (another
+// commit's rewrite, waited for, held this one's file too) is not written again.
 func (w *Writer) writeManifest(complete bool) error {
 	w.manifestMu.Lock()
 	defer w.manifestMu.Unlock()
 	w.mu.Lock()
 	files := append([]ManifestFile{}, w.files...)
 	w.mu.Unlock()
+	if !complete && len(files) > 0 && len(files) == w.manifested {
+		return nil
+	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
 	m := Manifest{
 		Format:      ManifestVersion,
@@ -457,7 +463,11 @@ func (w *Writer) writeManifest(complete bool) error {
 	if err != nil {
 		return fmt.Errorf("write manifest of dump %s: %w", w.dir, err)
 	}
-	return w.writeFileAtomic(ManifestFileName, append(b, '\n'))
+	if err := w.writeFileAtomic(ManifestFileName, append(b, '\n')); err != nil {
+		return err
+	}
+	w.manifested = len(files)
+	return nil
 }
 
 func syncDir(dir string) error {

@@ -118,25 +118,19 @@ func BuildPlan(opts Options) (*Plan, error) {
 		}
 		dp := &DatabasePlan{Source: db, Target: target}
 		// db.Warnings are in d.Warnings already (format.Open copies them).
-		selected := func(name string) bool {
+		selected := func(name string, system bool) bool {
 			if len(wanted) > 0 && !wanted[name] || ignored[name] {
 				return false
 			}
-			return !strings.HasPrefix(name, "_") || opts.IncludeSystemCollections || wanted[name]
+			// An explicitly requested system collection is restored without
+			// --include-system-collections too (arangodump does the same for --collection).
+			return !system || opts.IncludeSystemCollections || wanted[name]
 		}
-		if err := checkStructuresListed(db, selected); err != nil {
+		if err := checkStructuresListed(db, func(name string) bool { return selected(name, strings.HasPrefix(name, "_")) }); err != nil {
 			return nil, err
 		}
 		for _, c := range db.Collections {
-			if len(wanted) > 0 && !wanted[c.Name] {
-				continue
-			}
-			if ignored[c.Name] {
-				continue
-			}
-			// An explicitly requested system collection is restored without
-			// --include-system-collections too (arangodump does the same for --collection).
-			if c.IsSystem && !opts.IncludeSystemCollections && !wanted[c.Name] {
+			if !selected(c.Name, c.IsSystem) {
 				continue
 			}
 			if c.Name == "_users" && target != "_system" {

@@ -908,6 +908,7 @@ func (e *engine) explainReplicationError(db string, c *CollectionPlan, err error
 	}
 	var se *client.ServerError
 	errors.As(err, &se)
+	minimum, maximum := minimumInError(err), limitInError(err, msgAboveMaximum)
 	switch {
 	case client.IsErrorNum(err, 1487):
 		if n := e.limits.highest(); n > 0 && n < rf && n >= e.limits.minRF {
@@ -915,11 +916,10 @@ func (e *engine) explainReplicationError(db string, c *CollectionPlan, err error
 		}
 		return fmt.Errorf("replicationFactor %d is more than the target cluster's DB-Servers (in service); restore with --replication-factor %s=N "+
 			"(or --replication-factor N for all collections), N at most their number: %w", rf, c.Name(), err)
-	case minimumInError(err) > 0:
-		return fmt.Errorf("replicationFactor %d is below the target cluster's minimum %d; %s: %w", rf, minimumInError(err), rfOverrideHint(c, minimumInError(err)), err)
-	case limitInError(err, msgAboveMaximum) > 0:
-		n := limitInError(err, msgAboveMaximum)
-		return fmt.Errorf("replicationFactor %d is above the target cluster's maximum %d; %s: %w", rf, n, rfOverrideHint(c, n), err)
+	case minimum > 0:
+		return fmt.Errorf("replicationFactor %d is below the target cluster's minimum %d; %s: %w", rf, minimum, rfOverrideHint(c, minimum), err)
+	case maximum > 0:
+		return fmt.Errorf("replicationFactor %d is above the target cluster's maximum %d; %s: %w", rf, maximum, rfOverrideHint(c, maximum), err)
 	case se != nil && se.ErrorNum == 10 && se.Message == msgWriteConcern:
 		return fmt.Errorf("writeConcern is higher than replicationFactor %d; restore with --write-concern %s=%d: %w", rf, c.Name(), rf, err)
 	}
