@@ -12,13 +12,55 @@ import (
 
 // CollectionInfo is what --list shows about one collection.
 type CollectionInfo struct {
-	Name      string
-	Target    string
-	Type      string // "document" or "edge"
-	Documents int64  // -1 when not counted
-	DataBytes int64  // on disk
-	Files     int
-	Indexes   []string // "name (type on fields)"
+	Name      string   `json:"name"`
+	Target    string   `json:"target"`
+	Type      string   `json:"type"`      // "document" or "edge"
+	Documents int64    `json:"documents"` // -1 when not counted
+	DataBytes int64    `json:"dataBytes"` // on disk
+	Files     int      `json:"files"`
+	Indexes   []string `json:"indexes"` // "name (type on fields)"
+}
+
+// DatabaseInfo is what --list --json shows about one database of the dump.
+type DatabaseInfo struct {
+	Name        string           `json:"name"`
+	Directory   string           `json:"directory"`
+	Target      string           `json:"target"` // the database it is restored into
+	Collections []CollectionInfo `json:"collections"`
+	Views       []ViewInfo       `json:"views"`
+}
+
+// ViewInfo is one view of the dump.
+type ViewInfo struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// List is the machine-readable form of WriteList (--list --json): the same facts, one entry
+// per database.
+func (p *Plan) List(count bool) ([]DatabaseInfo, error) {
+	out := []DatabaseInfo{}
+	for _, dp := range p.Databases {
+		infos, err := dp.Describe(count)
+		if err != nil {
+			return nil, err
+		}
+		di := DatabaseInfo{Name: dp.Source.Name, Directory: dp.Source.Dir, Target: dp.Target,
+			Collections: infos, Views: []ViewInfo{}}
+		if di.Collections == nil {
+			di.Collections = []CollectionInfo{}
+		}
+		for i := range di.Collections {
+			if di.Collections[i].Indexes == nil {
+				di.Collections[i].Indexes = []string{}
+			}
+		}
+		for _, v := range dp.Views {
+			di.Views = append(di.Views, ViewInfo{Name: v.Source.Name, Type: v.Source.Type})
+		}
+		out = append(out, di)
+	}
+	return out, nil
 }
 
 // Describe returns the per-collection facts of a database plan. With count, the data files

@@ -540,7 +540,7 @@ func (e *engine) dryRunChecks(ctx context.Context, dp *DatabasePlan) {
 		}
 		switch {
 		case !e.opts.CreateCollection:
-			e.rep.Log(fmt.Sprintf("dry run: db %s: collection %s exists; data would be added to it", dp.Target, c.Target))
+			e.warn(fmt.Sprintf("dry run: db %s: collection %s exists; data would be added to it (--create-collection false)", dp.Target, c.Target))
 		case e.opts.Overwrite:
 			e.warn(fmt.Sprintf("dry run: db %s: collection %s exists and would be replaced (--overwrite true)", dp.Target, c.Target))
 		case strings.HasPrefix(c.Target, "_"):

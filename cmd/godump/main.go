@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -118,7 +119,8 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Uint64Var(&o.DBServerWorkerThreads, "dbserver-worker-threads", o.DBServerWorkerThreads, "server threads per dump context")
 	fs.Uint64Var(&o.DBServerPrefetchBatches, "dbserver-prefetch-batches", o.DBServerPrefetchBatches, "batches the server prepares ahead per dump context")
 	fs.Uint64Var(&o.MaxBatchMemory, "max-batch-memory", 8<<20, "largest batch held in memory per running job, in bytes (godump)")
-	progressOn := cliflag.Bool(fs, "progress", true, "show progress")
+	progressOn := cliflag.Bool(fs, "progress", true, "show the progress display on stderr (false: only warnings and errors there; the summary is printed either way)")
+	asJSON := cliflag.Bool(fs, "json", false, "print the closing summary as one JSON object on stdout (also when the dump fails)")
 	// Accepted for compatibility with arangodump's command lines.
 	fs.IntVar(&o.NetworkThreads, "local-network-threads", o.NetworkThreads, "requests in flight per job with the parallel dump API (each holds one batch in memory)")
 	fs.Uint64("local-writer-threads", 5, "accepted for compatibility; each job writes its own file")
@@ -187,32 +189,55 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	prompt.Out = stderr
 	if err := cliflag.AskPassword(fs, cliflag.Credentials{Authentication: copts.Authentication, JWTToken: copts.JWTToken,
 		Username: copts.Username, Password: &copts.Password, PasswordEnv: client.PasswordEnv}, prompt); err != nil {
-		return fail(ctx, stderr, err)
+		return finish(ctx, stdout, stderr, *asJSON, o.OutputDirectory, nil, err)
 	}
-	copts.OnRetry = client.RetryReporter(stderr, "godump", copts.MaxRetries)
+	// Streams: progress, retries and warnings on stderr; the closing summary on stdout.
+	logs := progress.NewLogWriter(stderr)
+	copts.OnRetry = client.RetryReporter(logs, "godump", copts.MaxRetries)
 	conn, err := client.Connect(ctx, copts)
 	if err != nil {
-		return fail(ctx, stderr, err)
+		return finish(ctx, stdout, stderr, *asJSON, o.OutputDirectory, nil, err)
 	}
-	rep := progress.New(*progressOn, os.Stdout, 5*time.Second)
+	var rep progress.Reporter = progress.NewQuiet(stderr, "godump: ")
 	if *progressOn {
+		rep = newReporter(stderr)
+		logs.SetReporter(rep)
 		rep.Log(fmt.Sprintf("# Connected to ArangoDB %s (%s), dumping into %s", conn.Version, strings.ToLower(conn.Role), o.OutputDirectory))
 	}
 	dump.Version = cliflag.ToolVersion(version)
 	sum, err := dump.Run(ctx, conn, o, rep)
 	rep.Close()
-	if sum != nil && !*progressOn {
-		for _, w := range sum.Warnings {
-			fmt.Fprintln(stderr, "godump: warning: "+w)
-		}
+	logs.SetReporter(nil)
+	return finish(ctx, stdout, stderr, *asJSON, o.OutputDirectory, sum, err)
+}
+
+// newReporter is the progress display on w: bars on a terminal, a status line every 5 s
+// otherwise.
+func newReporter(w io.Writer) progress.Reporter {
+	if f, ok := w.(*os.File); ok {
+		return progress.New(true, f, 5*time.Second)
 	}
+	return progress.NewPlain(w, 5*time.Second)
+}
+
+// finish prints the closing summary (text or JSON) on stdout and the error on stderr, and
+// returns the exit code.
+func finish(ctx context.Context, stdout, stderr io.Writer, asJSON bool, dir string, sum *dump.Summary, err error) int {
+	code := exitOK
 	if err != nil {
-		return fail(ctx, stderr, err)
+		code = fail(ctx, stderr, err)
 	}
-	if *progressOn {
-		fmt.Fprintln(stdout, summaryLine(sum, o.OutputDirectory))
+	if asJSON {
+		if jerr := writeJSON(stdout, jsonSummary(sum, dir, err, code)); jerr != nil && code == exitOK {
+			fmt.Fprintf(stderr, "godump: write the summary: %v\n", jerr)
+			code = exitError
+		}
+		return code
 	}
-	return exitOK
+	if err == nil && sum != nil {
+		fmt.Fprintln(stdout, summaryLine(sum, dir))
+	}
+	return code
 }
 
 // commandWords are words a user may type meaning a command rather than an output directory
@@ -260,4 +285,52 @@ func dirSize(dir string) int64 {
 		return nil
 	})
 	return n
+}
+
+// summaryJSON is the --json summary: the figures of the text summary, machine-readable, and
+// on failure the error and the exit code (the text error is on stderr as well).
+type summaryJSON struct {
+	Tool             string   `json:"tool"`
+	OK               bool     `json:"ok"`
+	ExitCode         int      `json:"exitCode"`
+	Error            string   `json:"error,omitempty"`
+	Interrupted      bool     `json:"interrupted,omitempty"`
+	OutputDirectory  string   `json:"outputDirectory"`
+	Databases        int      `json:"databases"`
+	Collections      int      `json:"collections"`
+	Jobs             int      `json:"jobs"`
+	Documents        int64    `json:"documents"`
+	Batches          int64    `json:"batches"`
+	Retries          int64    `json:"retries"`
+	BytesReceived    int64    `json:"bytesReceived"`
+	BytesWritten     int64    `json:"bytesWritten"`
+	BytesOnDisk      int64    `json:"bytesOnDisk"`
+	Protocol         string   `json:"protocol,omitempty"`
+	Seconds          float64  `json:"seconds"`
+	Warnings         []string `json:"warnings"`
+	SkippedDatabases []string `json:"skippedDatabases,omitempty"`
+}
+
+func jsonSummary(s *dump.Summary, dir string, err error, code int) summaryJSON {
+	j := summaryJSON{Tool: "godump", OK: err == nil, ExitCode: code, OutputDirectory: dir, Warnings: []string{}}
+	if err != nil {
+		j.Error = client.RedactText(err.Error())
+		j.Interrupted = code == exitInterrupted
+	}
+	if s != nil {
+		j.Databases, j.Collections, j.Jobs = s.Databases, s.Collections, s.Jobs
+		j.Documents, j.Batches, j.Retries = s.Documents, s.Batches, s.Retries
+		j.BytesReceived, j.BytesWritten, j.BytesOnDisk = s.BytesReceived, s.BytesWritten, dirSize(dir)
+		j.Protocol, j.Seconds, j.SkippedDatabases = s.Protocol, s.Elapsed.Seconds(), s.Skipped
+		if s.Warnings != nil {
+			j.Warnings = s.Warnings
+		}
+	}
+	return j
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -8,5 +8,5 @@ import (
 
 // runPhysical runs the physical (cold) backup of a stopped server's data directory.
 func runPhysical(ctx context.Context, args []string) int {
-	return backupcli.RunPhysicalBackup(ctx, "godump physical", args, backupIO())
+	return backupcli.RunPhysicalBackup(ctx, "godump physical", args, backupcli.TerminalIO())
 }

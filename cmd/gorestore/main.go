@@ -6,6 +6,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -89,7 +90,7 @@ func run(ctx context.Context, args []string) int {
 		batchSize                     uint64 = uint64(opts.BatchSize)
 		shards, replFactor, writeConc []string
 		renames                       []string
-		list, showProgress            bool
+		list, showProgress, asJSON    bool
 	)
 	showProgress = true
 	fs.StringVar(&opts.InputDirectory, "input-directory", "dump", "input directory")
@@ -120,7 +121,8 @@ func run(ctx context.Context, args []string) int {
 	cliflag.BoolVar(fs, &opts.IndexesAfterData, "indexes-after-data", opts.IndexesAfterData, "build secondary indexes after loading a collection's data (false: before, as arangorestore)")
 	cliflag.BoolVar(fs, &list, "list", false, "print what the dump holds and exit, without connecting (default false)")
 	cliflag.BoolVar(fs, &opts.DryRun, "dry-run", false, "connect, check and print the plan without writing (default false)")
-	cliflag.BoolVar(fs, &showProgress, "progress", true, "show progress")
+	cliflag.BoolVar(fs, &showProgress, "progress", true, "show the progress display on stderr (false: only warnings and errors there; the summary is printed either way)")
+	cliflag.BoolVar(fs, &asJSON, "json", false, "print the closing summary (or the --list listing, or the --dry-run plan) as one JSON object on stdout, also on failure")
 	showVersion := cliflag.Bool(fs, "version", false, "print the version and exit")
 
 	// arangorestore options that have no effect here, accepted so that scripts run unchanged.
@@ -181,33 +183,37 @@ func run(ctx context.Context, args []string) int {
 	}
 	opts.Database = copts.Database
 
+	out := output{json: asJSON, dir: opts.InputDirectory}
 	if list {
+		out.mode = "list"
 		plan, err := restore.BuildPlan(opts)
 		if err != nil {
-			return fail(err)
+			return out.finish(nil, nil, err)
 		}
 		printWarnings(plan.Warnings)
-		if err := plan.WriteList(os.Stdout, true, fs.Changed("server.database")); err != nil {
-			return fail(err)
-		}
-		return exitOK
+		return out.finish(plan, nil, nil, fs.Changed("server.database"))
+	}
+	if opts.DryRun {
+		out.mode = "dry-run"
 	}
 
 	start := time.Now()
 	plan, err := restore.BuildPlan(opts)
 	if err != nil {
-		return fail(err)
+		return out.finish(nil, nil, err)
 	}
 	if err := cliflag.AskPassword(fs, cliflag.Credentials{Authentication: copts.Authentication, JWTToken: copts.JWTToken,
 		Username: copts.Username, Password: &copts.Password, PasswordEnv: client.PasswordEnv}, cliflag.TerminalPrompt()); err != nil {
-		return fail(err)
+		return out.finish(nil, nil, err)
 	}
 	copts.ResolvePassword()
 	opts.Username, opts.Password = copts.Username, copts.Password
-	copts.OnRetry = client.RetryReporter(os.Stderr, "gorestore", copts.MaxRetries)
+	// Streams: progress, retries and warnings on stderr; the closing summary on stdout.
+	logs := progress.NewLogWriter(os.Stderr)
+	copts.OnRetry = client.RetryReporter(logs, "gorestore", copts.MaxRetries)
 	conn, err := connect(ctx, copts, opts)
 	if err != nil {
-		return fail(err)
+		return out.finish(nil, nil, err)
 	}
 	switch conn.Role {
 	case "PRIMARY", "DBSERVER":
@@ -217,46 +223,150 @@ func run(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "gorestore: warning: --fast-cluster-restore needs a cluster (Coordinators); restoring normally")
 		opts.FastClusterRestore = false
 		if plan, err = restore.BuildPlan(opts); err != nil {
-			return fail(err)
+			return out.finish(nil, nil, err)
 		}
 	}
 
 	rep := newReporter(showProgress && !opts.DryRun)
 	if showProgress && !opts.DryRun {
-		opts.Log = func(msg string) { rep.Log("warning: " + msg) }
-	} else {
-		opts.Log = func(msg string) { fmt.Fprintln(os.Stderr, "gorestore: warning:", msg) }
+		logs.SetReporter(rep)
 	}
+	opts.Log = func(msg string) { rep.Log("warning: " + msg) }
 	sum, err := restore.Execute(ctx, conn, plan, opts, rep, start)
 	rep.Close()
-	if sum != nil {
-		if opts.DryRun {
-			fmt.Println("dry run: nothing was written. The restore would do this:")
-			if lerr := plan.WriteList(os.Stdout, true, true); lerr != nil && err == nil {
-				err = lerr
-			}
-		} else if sum.Interrupted {
-			// no success-style summary: say what was done and how to go on (the error follows)
-			fmt.Printf("Interrupted after %.2f s: %d data batch(es) of %s sent (%d document(s)); continue.json keeps the progress, run again with --continue true to resume.\n",
-				sum.Elapsed.Seconds(), sum.Batches, progress.Bytes(sum.SentBytes), sum.Docs)
+	logs.SetReporter(nil)
+	return out.finish(plan, sum, err, true)
+}
+
+// output prints what a run ends with: on stdout the summary (text, or JSON with --json), the
+// listing (--list) or the plan (--dry-run); on stderr the error. It returns the exit code.
+type output struct {
+	json bool
+	mode string // "restore", "list" or "dry-run"
+	dir  string
+}
+
+func (o output) finish(plan *restore.Plan, sum *restore.Summary, err error, showTarget ...bool) int {
+	target := len(showTarget) > 0 && showTarget[0]
+	var listing []restore.DatabaseInfo
+	// --list, and --dry-run once it ran (also when a check failed: the plan shows what was
+	// checked). Listing counts documents, which reads the data files: its errors are the run's.
+	if plan != nil && (o.mode == "list" || o.mode == "dry-run" && sum != nil) {
+		var lerr error
+		if o.json {
+			listing, lerr = plan.List(true)
 		} else {
-			fmt.Printf("Processed %d collection(s) from %d database(s) in %.2f s total time. Read %s from datafiles, sent %d data batch(es) of %s total size.\n",
-				sum.Collections, sum.Databases, sum.Elapsed.Seconds(), progress.Bytes(sum.ReadBytes), sum.Batches, progress.Bytes(sum.SentBytes))
-			if sum.Skipped > 0 {
-				fmt.Printf("Resumed: %d batch(es) acknowledged in an earlier run were not sent again.\n", sum.Skipped)
+			if o.mode == "dry-run" {
+				fmt.Println("dry run: nothing was written. The restore would do this:")
 			}
-			if len(sum.MissingData) > 0 {
-				fmt.Printf("%d collection(s) had no data file in the dump and were restored empty: %s.\n", len(sum.MissingData), strings.Join(sum.MissingData, ", "))
-			}
-			if len(sum.Incomplete) > 0 {
-				fmt.Printf("Incomplete dump restored with --force; missing or partial: %s.\n", strings.Join(sum.Incomplete, ", "))
-			}
+			lerr = plan.WriteList(os.Stdout, true, target)
+		}
+		if err == nil {
+			err = lerr
 		}
 	}
+	code := exitOK
 	if err != nil {
-		return fail(err)
+		code = fail(err)
 	}
-	return exitOK
+	if o.json {
+		if jerr := writeJSON(os.Stdout, o.summary(listing, sum, err, code)); jerr != nil && code == exitOK {
+			fmt.Fprintln(os.Stderr, "gorestore: write the summary:", jerr)
+			code = exitFailed
+		}
+		return code
+	}
+	if sum == nil || o.mode != "" {
+		return code
+	}
+	if sum.Interrupted {
+		// no success-style summary: say what was done and how to go on (the error is on stderr)
+		fmt.Printf("Interrupted after %.2f s: %d data batch(es) of %s sent (%d document(s)); continue.json keeps the progress, run again with --continue true to resume.\n",
+			sum.Elapsed.Seconds(), sum.Batches, progress.Bytes(sum.SentBytes), sum.Docs)
+		return code
+	}
+	if err != nil {
+		return code
+	}
+	fmt.Printf("Processed %d collection(s) from %d database(s) in %.2f s total time. Read %s from datafiles, sent %d data batch(es) of %s total size.\n",
+		sum.Collections, sum.Databases, sum.Elapsed.Seconds(), progress.Bytes(sum.ReadBytes), sum.Batches, progress.Bytes(sum.SentBytes))
+	if sum.Skipped > 0 {
+		fmt.Printf("Resumed: %d batch(es) acknowledged in an earlier run were not sent again.\n", sum.Skipped)
+	}
+	if len(sum.MissingData) > 0 {
+		fmt.Printf("%d collection(s) had no data file in the dump and were restored empty: %s.\n", len(sum.MissingData), strings.Join(sum.MissingData, ", "))
+	}
+	if len(sum.Incomplete) > 0 {
+		fmt.Printf("Incomplete dump restored with --force; missing or partial: %s.\n", strings.Join(sum.Incomplete, ", "))
+	}
+	return code
+}
+
+// summaryJSON is the --json output: the figures of the text summary, machine-readable, the
+// listing for --list and --dry-run, and on failure the error and the exit code (the text
+// error is on stderr as well).
+type summaryJSON struct {
+	Tool           string                 `json:"tool"`
+	Mode           string                 `json:"mode"`
+	OK             bool                   `json:"ok"`
+	ExitCode       int                    `json:"exitCode"`
+	Error          string                 `json:"error,omitempty"`
+	Interrupted    bool                   `json:"interrupted,omitempty"`
+	InputDirectory string                 `json:"inputDirectory"`
+	Databases      []restore.DatabaseInfo `json:"databases,omitempty"`
+	Restored       *restoredJSON          `json:"restored,omitempty"`
+	Warnings       []string               `json:"warnings"`
+}
+
+type restoredJSON struct {
+	Databases      int      `json:"databases"`
+	Collections    int      `json:"collections"`
+	Documents      int64    `json:"documents"`
+	Batches        int64    `json:"batches"`
+	ReadBytes      int64    `json:"readBytes"`
+	SentBytes      int64    `json:"sentBytes"`
+	SkippedBatches int64    `json:"skippedBatches"`
+	MissingData    []string `json:"missingData"`
+	Incomplete     []string `json:"incomplete"`
+	Seconds        float64  `json:"seconds"`
+}
+
+func (o output) summary(listing []restore.DatabaseInfo, s *restore.Summary, err error, code int) summaryJSON {
+	mode := o.mode
+	if mode == "" {
+		mode = "restore"
+	}
+	j := summaryJSON{Tool: "gorestore", Mode: mode, OK: err == nil, ExitCode: code, InputDirectory: o.dir,
+		Databases: listing, Warnings: []string{}}
+	if err != nil {
+		j.Error = client.RedactText(err.Error())
+		j.Interrupted = code == exitInterrupted
+	}
+	if s != nil {
+		if s.Warnings != nil {
+			j.Warnings = s.Warnings
+		}
+		if mode == "restore" {
+			j.Restored = &restoredJSON{Databases: s.Databases, Collections: s.Collections, Documents: s.Docs, Batches: s.Batches,
+				ReadBytes: s.ReadBytes, SentBytes: s.SentBytes, SkippedBatches: s.Skipped, Seconds: s.Elapsed.Seconds(),
+				MissingData: nonNil(s.MissingData), Incomplete: nonNil(s.Incomplete)}
+			j.Interrupted = j.Interrupted || s.Interrupted
+		}
+	}
+	return j
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // commandWords are words a user may type meaning a command rather than an input directory,
@@ -329,7 +439,7 @@ func tuneGC() {
 func newReporter(enabled bool) progress.Reporter {
 	switch {
 	case !enabled:
-		return progress.Nop{}
+		return progress.NewQuiet(os.Stderr, "gorestore: ")
 	case term.IsTerminal(int(os.Stderr.Fd())) && os.Getenv("TERM") != "dumb":
 		return progress.NewTerminal(os.Stderr)
 	}

@@ -8,5 +8,5 @@ import (
 
 // runPhysical restores a physical (cold) backup into stopped servers' data directories.
 func runPhysical(ctx context.Context, args []string) int {
-	return backupcli.RunPhysicalRestore(ctx, "gorestore physical", args, backupIO())
+	return backupcli.RunPhysicalRestore(ctx, "gorestore physical", args, backupcli.TerminalIO())
 }

@@ -14,12 +14,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/arangobackup/godump/client"
 	"github.com/arangobackup/godump/datadir"
 	"github.com/arangobackup/godump/hotbackup"
 	"github.com/arangobackup/godump/hotbackup/physical"
+	"golang.org/x/term"
 )
 
 // Exit codes of the backup commands (0-4 and 130 as in gorestore). arangobackup
@@ -40,10 +42,15 @@ const (
 
 // IO are the streams a command uses. Interactive says whether a person sits
 // at In/Err (a terminal): it enables confirmations and questions.
+//
+// Streams: results and the closing line on Out (stdout), help on Out, progress, questions,
+// notes and errors on Err (stderr), as in godump and gorestore.
 type IO struct {
 	In          io.Reader
 	Out, Err    io.Writer
 	Interactive bool
+	// ReadPassword reads a line from the terminal without echo (nil: never ask for a password).
+	ReadPassword func() ([]byte, error)
 
 	in *bufio.Reader
 }
@@ -103,4 +110,13 @@ func exitCode(err error) int {
 		return ExitNotEmpty
 	}
 	return ExitFailure
+}
+
+// TerminalIO is the process's own streams: stdin, stdout, stderr, interactive when stdin
+// and stderr are terminals, and passwords read from stdin without echo.
+func TerminalIO() *IO {
+	stdin := int(os.Stdin.Fd())
+	return &IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
+		Interactive:  term.IsTerminal(stdin) && term.IsTerminal(int(os.Stderr.Fd())),
+		ReadPassword: func() ([]byte, error) { return term.ReadPassword(stdin) }}
 }

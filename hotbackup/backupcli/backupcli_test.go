@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -226,5 +229,57 @@ func TestPhysicalCLI(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(filepath.Join(target, "SERVER")); string(got) != "id" {
 		t.Fatalf("corrupted backup changed the target: %q", got)
+	}
+}
+
+// The hot backup commands ask for the password as godump and gorestore do: on a terminal,
+// when none was given, without echo; never without a terminal. Help is on stdout.
+func TestHotCLIPasswordPromptAndHelp(t *testing.T) {
+	f := fakeapi.New()
+	var mu sync.Mutex
+	var passwords []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pw, ok := r.BasicAuth(); ok {
+			mu.Lock()
+			passwords = append(passwords, pw)
+			mu.Unlock()
+		}
+		f.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	t.Setenv("ARANGO_PASSWORD", "")
+	for _, interactive := range []bool{true, false} {
+		asked := 0
+		var out, errb bytes.Buffer
+		s := &IO{In: strings.NewReader(""), Out: &out, Err: &errb, Interactive: interactive,
+			ReadPassword: func() ([]byte, error) { asked++; return []byte("s3cret\n"), nil }}
+		mu.Lock()
+		passwords = nil
+		mu.Unlock()
+		code := RunHotbackup(context.Background(), "godump hotbackup", HotOperations, []string{"list", "--server.endpoint", srv.URL}, s)
+		mu.Lock()
+		got := append([]string(nil), passwords...)
+		mu.Unlock()
+		if interactive {
+			if code != ExitOK || asked != 1 || !strings.Contains(errb.String(), `Please specify a password for user "root": `) || len(got) == 0 || got[0] != "s3cret" {
+				t.Errorf("terminal: exit %d, asked %d times, sent %q, stderr %q", code, asked, got, errb.String())
+			}
+		} else if asked != 0 || slices.Contains(got, "s3cret") {
+			t.Errorf("no terminal: asked %d times, sent %q", asked, got)
+		}
+		if strings.Contains(out.String()+errb.String(), "s3cret") {
+			t.Errorf("the password was printed: %q %q", out.String(), errb.String())
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := RunHotbackup(context.Background(), "godump hotbackup", HotOperations, []string{"--help"}, &IO{Out: &out, Err: &errb}); code != ExitOK ||
+		!strings.Contains(out.String(), "Usage: godump hotbackup <create|list|restore|delete|upload|download>") || errb.Len() != 0 {
+		t.Errorf("help: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	if code := RunPhysicalBackup(context.Background(), "godump physical", []string{"--help"}, &IO{Out: &out, Err: &errb}); code != ExitOK ||
+		!strings.Contains(out.String(), "Usage: godump physical") || errb.Len() != 0 {
+		t.Errorf("physical help: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
 	}
 }

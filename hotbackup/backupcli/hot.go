@@ -96,8 +96,8 @@ func runHot(ctx context.Context, prog string, ops []string, args []string, s *IO
 	fs.SetOutput(s.Err)
 	fs.SortFlags = false
 	fs.Usage = func() {
-		fmt.Fprintf(s.Err, "Usage: %s <%s> [options]\n\n", prog, strings.Join(ops, "|"))
-		fmt.Fprintf(s.Err, "Hot backups of a whole deployment through the server's Hot Backup API (like arangobackup).\n\nOptions:\n%s", fs.FlagUsages())
+		fmt.Fprintf(s.Out, "Usage: %s <%s> [options]\n\n", prog, strings.Join(ops, "|"))
+		fmt.Fprintf(s.Out, "Hot backups of a whole deployment through the server's Hot Backup API (like arangobackup).\n\nOptions:\n%s", fs.FlagUsages())
 	}
 	fs.StringVar(&o.label, "label", "", "create: label appended to the backup id (<timestamp>_<label>); default: a UUID")
 	fs.Float64Var(&o.maxWaitForLock, "max-wait-for-lock", o.maxWaitForLock, "create: seconds the server may wait for its global write lock (sent in whole seconds, fractions round up)")
@@ -169,6 +169,15 @@ func runHot(ctx context.Context, prog string, ops []string, args []string, s *IO
 			return usagef("%s needs --remote-path and --rclone-config-file", op)
 		}
 	}
+	if s.ReadPassword != nil {
+		// as godump and gorestore: on a terminal, with no password given, ask for it
+		prompt := cliflag.PasswordPrompt{IsTerminal: func() bool { return s.Interactive }, Read: s.ReadPassword, Out: s.Err}
+		if err := cliflag.AskPassword(fs, cliflag.Credentials{Authentication: o.conn.Authentication, JWTToken: o.conn.JWTToken,
+			Username: o.conn.Username, Password: &o.conn.Password, PasswordEnv: client.PasswordEnv}, prompt); err != nil {
+			return err
+		}
+	}
+	o.conn.OnRetry = client.RetryReporter(s.Err, prog, o.conn.MaxRetries)
 	conn, err := client.Connect(ctx, o.conn)
 	if err != nil {
 		return err

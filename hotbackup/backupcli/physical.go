@@ -22,7 +22,7 @@ func RunPhysicalBackup(ctx context.Context, prog string, args []string, s *IO) i
 	fs.SetOutput(s.Err)
 	fs.SortFlags = false
 	fs.Usage = func() {
-		fmt.Fprintf(s.Err, "Usage: %s --data-dir DIR [--data-dir DIR2 ...] --output-directory OUT [options]\n\n"+
+		fmt.Fprintf(s.Out, "Usage: %s --data-dir DIR [--data-dir DIR2 ...] --output-directory OUT [options]\n\n"+
 			"Copies the data directory of a STOPPED server (one --data-dir per process of a cluster) with a\n"+
 			"SHA-256 manifest. Refuses while a server holds DIR/LOCK.\n\nOptions:\n%s", prog, fs.FlagUsages())
 	}
@@ -64,7 +64,7 @@ func RunPhysicalRestore(ctx context.Context, prog string, args []string, s *IO) 
 	fs.SetOutput(s.Err)
 	fs.SortFlags = false
 	fs.Usage = func() {
-		fmt.Fprintf(s.Err, "Usage: %s --input-directory IN --data-dir DIR [--data-dir DIR2 ...] [options]\n\n"+
+		fmt.Fprintf(s.Out, "Usage: %s --input-directory IN --data-dir DIR [--data-dir DIR2 ...] [options]\n\n"+
 			"Verifies a physical backup against its manifest, then restores it into the data directories\n"+
 			"(one per data directory of the backup, in the backup's order). The servers must be stopped.\n\nOptions:\n%s", prog, fs.FlagUsages())
 	}
