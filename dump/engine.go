@@ -43,6 +43,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -87,6 +88,10 @@ type engine struct {
 
 	mu       sync.Mutex
 	warnings []string
+
+	// prePlanned are the jobs of each database already announced to the progress display
+	// (--all-databases announces every database's jobs before the first starts).
+	prePlanned map[string]int
 }
 
 // ErrInterrupted is returned (wrapped) when ctx was cancelled.
@@ -169,6 +174,9 @@ func Run(ctx context.Context, conn *client.Conn, o Options, rep progress.Reporte
 			return sum, err
 		}
 	}
+	if len(dbs) > 1 {
+		e.planDatabases(ctx, dbs)
+	}
 	for _, db := range dbs {
 		n, err := e.dumpDatabase(ctx, db)
 		sum.Collections += n.collections
@@ -187,6 +195,60 @@ func Run(ctx context.Context, conn *client.Conn, o Options, rep progress.Reporte
 		sum.Databases++
 	}
 	return sum, nil
+}
+
+// planDatabases announces the jobs of every database to the progress display before the
+// first one starts, so that its jobs total does not grow at each database. Each database's
+// own run corrects its figure if its collections changed in between (plan), and reports any
+// error; here a database that cannot be read is simply not counted yet.
+func (e *engine) planDatabases(ctx context.Context, dbs []string) {
+	e.prePlanned = map[string]int{}
+	total := 0
+	for _, db := range dbs {
+		var inv *inventory
+		var err error
+		if e.conn.IsCluster() {
+			inv, err = e.clusterInventory(ctx, db)
+		} else {
+			var batchID string
+			if batchID, err = e.createBatch(ctx, db, ""); err != nil {
+				continue
+			}
+			inv, err = e.inventory(ctx, db, batchID)
+			e.deleteBatch(ctx, db, batchID, "")
+		}
+		if err != nil {
+			continue
+		}
+		sel, err := selectCollections(inv, &e.opts, e.maskings)
+		if err != nil {
+			continue
+		}
+		n := e.jobsOf(sel.Collections, e.conn.IsCluster())
+		e.prePlanned[db] = n
+		total += n
+	}
+	e.rep.Plan(total, 0)
+}
+
+// jobsOf is the number of jobs plan makes of colls, without asking the server for counts:
+// one per collection, or one per (selected) shard of a cluster collection whose data is
+// dumped with --split-files.
+func (e *engine) jobsOf(colls []*invCollection, cluster bool) int {
+	n := 0
+	for _, c := range colls {
+		withData := e.opts.DumpData && e.maskings.For(c.info.Name).Type != MaskStructure
+		if !cluster || !e.opts.SplitFiles || !withData {
+			n++
+			continue
+		}
+		for _, s := range c.shardNames() {
+			if len(e.opts.Shards) == 0 || slices.Contains(e.opts.Shards, s) {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // listDatabases returns the databases the user can access, _system first.
@@ -420,7 +482,7 @@ func (e *engine) plan(ctx context.Context, db string, colls []*invCollection, cl
 	for _, j := range jobs {
 		docs += j.expected
 	}
-	e.rep.Plan(len(jobs), docs)
+	e.rep.Plan(len(jobs)-e.prePlanned[db], docs) // planDatabases announced the jobs of --all-databases
 	return jobs
 }
 

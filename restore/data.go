@@ -163,6 +163,7 @@ func (e *engine) restoreData(ctx context.Context, db string, c *CollectionPlan, 
 			tracker.skipped(fileNo, off, end)
 			e.skipped.Add(1)
 			sentLines[fileNo].Add(int64(b.Lines))
+			tr.Add(int64(b.Lines), 0) // restored by an earlier run: done, so the bar reaches its total
 			continue
 		}
 		var body []byte

@@ -17,6 +17,7 @@ type recorder struct {
 	events  []string // "plan 2 20001", "start src/a 20000", "done src/a <nil>"
 	onAdd   func()
 	started int
+	docs    map[string]int64 // documents added per job
 }
 
 func (r *recorder) Plan(jobs int, docs int64) {
@@ -55,6 +56,12 @@ type recTracker struct {
 }
 
 func (t *recTracker) Add(docs, bytes int64) {
+	t.r.mu.Lock()
+	if t.r.docs == nil {
+		t.r.docs = map[string]int64{}
+	}
+	t.r.docs[t.job.Label()] += docs
+	t.r.mu.Unlock()
 	if t.r.onAdd != nil {
 		t.once.Do(t.r.onAdd)
 	}
@@ -144,5 +151,55 @@ func TestInterruptReportedOnce(t *testing.T) {
 	}
 	if sum == nil || !sum.Interrupted {
 		t.Errorf("summary not marked interrupted: %+v", sum)
+	}
+}
+
+// A resumed restore counts the batches an earlier run had acknowledged as done: each bar ends
+// at the collection's whole count, not at what this run sent.
+func TestResumedProgressCountsAcknowledgedBatches(t *testing.T) {
+	dir := t.TempDir()
+	colls, data := map[string]string{}, map[string]string{}
+	var big strings.Builder
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&big, `{"_key":"k%d","pad":"%s"}`+"\n", i, strings.Repeat("x", 40))
+	}
+	for _, c := range []string{"a", "b"} {
+		colls[c] = fmt.Sprintf(`{"name":%q,"type":2}`, c)
+		data[c] = big.String()
+	}
+	writeTestDump(t, dir, colls, data, nil)
+	opts := DefaultOptions()
+	opts.InputDirectory = dir
+	opts.BatchSize = MinBatchSize
+	opts.Threads = 2
+	f := newFakeServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	rec := &recorder{}
+	first := &recorder{onAdd: cancel} // Ctrl-C at the first batch acknowledged
+	if _, err := Run(ctx, f.conn(t), opts, first); !errors.Is(err, context.Canceled) {
+		t.Fatalf("want a cancellation, got %v", err)
+	}
+	sentBefore := int64(0)
+	for _, n := range first.docs {
+		sentBefore += n
+	}
+	if sentBefore == 0 || sentBefore >= 40000 {
+		t.Fatalf("the first run should stop part way: %d documents acknowledged", sentBefore)
+	}
+	opts.Continue = true
+	sum, err := Run(context.Background(), f.conn(t), opts, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Skipped == 0 {
+		t.Fatalf("the resumed run skipped no batch: %+v", sum)
+	}
+	for label, n := range rec.docs {
+		if n != 20000 {
+			t.Errorf("resumed %s: the bar got %d documents, want the whole 20000 (acknowledged ones included)", label, n)
+		}
+	}
+	if len(rec.docs) == 0 {
+		t.Errorf("no job reported documents: %q", rec.events)
 	}
 }
