@@ -42,6 +42,8 @@ import (
 //     is cut (HTTP/1.1: closed; HTTP/2: stream reset) after that many bytes of the response
 //     body have been sent. -1 = off. Note that 0 is meaningful (cut before the first body
 //     byte): a rule that should only delay must set CutAfterBytes to -1.
+//     With Stall, the connection is not cut there but held open, silent, until the client
+//     gives up (a server that hangs half way through an answer).
 //   - otherwise (delay only): the request is then served normally.
 type Fault struct {
 	Method        string        `json:"method,omitempty"`
@@ -54,6 +56,7 @@ type Fault struct {
 	ErrorMessage  string        `json:"errorMessage,omitempty"`
 	Delay         time.Duration `json:"-"`
 	CutAfterBytes int           `json:"cutAfterBytes"`
+	Stall         bool          `json:"stall,omitempty"`
 }
 
 // FaultInfo describes an installed rule and how often it matched and fired.
@@ -235,6 +238,9 @@ func (fs *faultState) wrap(next http.Handler) http.Handler {
 		}
 		if f.CutAfterBytes >= 0 {
 			cw := &cutWriter{ResponseWriter: w, left: f.CutAfterBytes}
+			if f.Stall {
+				cw.stall = r.Context().Done()
+			}
 			next.ServeHTTP(cw, r)
 			// The handler finished before reaching the limit: cut anyway, so that the client
 			// never sees a complete response from a cut rule.
@@ -273,6 +279,7 @@ type cutWriter struct {
 	http.ResponseWriter
 	left        int
 	wroteHeader bool
+	stall       <-chan struct{} // when set, wait for it (the client gone) instead of cutting at once
 }
 
 func (c *cutWriter) WriteHeader(code int) {
@@ -307,6 +314,9 @@ func (c *cutWriter) cut() {
 		c.WriteHeader(http.StatusOK)
 	}
 	c.Flush()
+	if c.stall != nil {
+		<-c.stall
+	}
 	panic(http.ErrAbortHandler)
 }
 
@@ -324,11 +334,12 @@ type faultJSON struct {
 	Delay         string   `json:"delay"`
 	DelayMs       *float64 `json:"delayMs"`
 	CutAfterBytes *int     `json:"cutAfterBytes"`
+	Stall         bool     `json:"stall"`
 }
 
 func (fj faultJSON) toFault() (Fault, error) {
 	f := Fault{Method: fj.Method, PathPrefix: fj.PathPrefix, Nth: fj.Nth, Probability: fj.Probability,
-		Times: fj.Times, Status: fj.Status, ErrorNum: fj.ErrorNum, ErrorMessage: fj.ErrorMessage, CutAfterBytes: -1}
+		Times: fj.Times, Status: fj.Status, ErrorNum: fj.ErrorNum, ErrorMessage: fj.ErrorMessage, CutAfterBytes: -1, Stall: fj.Stall}
 	if fj.Delay != "" {
 		d, err := time.ParseDuration(fj.Delay)
 		if err != nil {
