@@ -90,7 +90,7 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.Is(err, client.ErrBadOption):
 		return ExitUsage
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted

@@ -283,3 +283,15 @@ func TestHotCLIPasswordPromptAndHelp(t *testing.T) {
 		t.Errorf("physical help: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
 	}
 }
+
+// A bad endpoint is a bad option (exit 2), as in godump and gorestore, for every command.
+func TestHotCLIBadEndpointIsUsage(t *testing.T) {
+	for _, ep := range []string{"foo://127.0.0.1:8529", "tcp://"} {
+		var out, errb bytes.Buffer
+		code := RunHotbackup(context.Background(), "godump hotbackup", HotOperations,
+			[]string{"list", "--server.endpoint", ep, "--server.authentication", "false"}, &IO{Out: &out, Err: &errb})
+		if code != ExitUsage || !strings.Contains(errb.String(), "endpoint") {
+			t.Errorf("%s: exit %d, want %d; stderr %q", ep, code, ExitUsage, errb.String())
+		}
+	}
+}
