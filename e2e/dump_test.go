@@ -513,8 +513,8 @@ func TestDumpInterrupted(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := toolCommand(ctx, "godump", dmGodumpArgs(tg, db, dir, "--docs-per-batch", "100", "--batch-size", "131072")...)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -529,10 +529,14 @@ func TestDumpInterrupted(t *testing.T) {
 	err := cmd.Wait()
 	var ee *exec.ExitError
 	if !dmAsExit(err, &ee) || ee.ExitCode() != 130 {
-		t.Fatalf("exit %v, want 130; output:\n%s", err, out.String())
+		t.Fatalf("exit %v, want 130; output:\n%s\n%s", err, out.String(), errOut.String())
 	}
-	if !strings.Contains(out.String(), "interrupted") {
-		t.Errorf("output does not say interrupted:\n%s", out.String())
+	// One line each: the interrupt on stderr, what was done and what to do on stdout; no
+	// "context canceled" of the requests cut short.
+	if !strings.HasPrefix(out.String(), "Interrupted after ") || !strings.Contains(out.String(), "run the dump again with --overwrite true") ||
+		strings.Count(errOut.String(), "godump: interrupted; temporary files removed, the dump is incomplete") != 1 ||
+		strings.Contains(out.String()+errOut.String(), "context canceled") {
+		t.Errorf("interrupt messages:\nstdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
 	}
 	dmCheckManifest(t, dir, false)
 

@@ -55,7 +55,9 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signalContext()
+	// Lines written while the progress display draws go through it (logs.SetReporter).
+	logs := progress.NewLogWriter(stderr)
+	ctx, stop := signalContext(logs)
 	defer stop()
 	if len(args) > 0 {
 		switch args[0] {
@@ -65,12 +67,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return runPhysical(ctx, args[1:])
 		}
 	}
-	return runDump(ctx, args, stdout, stderr)
+	return runDump(ctx, args, stdout, stderr, logs)
 }
 
 // signalContext cancels the returned context on the first SIGINT/SIGTERM and exits with
 // exitInterrupted on the second.
-func signalContext() (context.Context, func()) {
+func signalContext(logs io.Writer) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
@@ -80,7 +82,7 @@ func signalContext() (context.Context, func()) {
 		case <-ctx.Done():
 			return
 		}
-		fmt.Fprintln(os.Stderr, "godump: interrupted, stopping (send the signal again to exit at once)")
+		fmt.Fprintln(logs, "godump: interrupted, stopping (send the signal again to exit at once)")
 		cancel()
 		<-ch
 		fmt.Fprintln(os.Stderr, "godump: second signal, exiting")
@@ -89,7 +91,7 @@ func signalContext() (context.Context, func()) {
 	return ctx, func() { signal.Stop(ch); cancel() }
 }
 
-func runDump(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func runDump(ctx context.Context, args []string, stdout, stderr io.Writer, logs *progress.LogWriter) int {
 	fs := pflag.NewFlagSet("godump", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.SortFlags = true
@@ -192,7 +194,6 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return finish(ctx, stdout, stderr, *asJSON, o.OutputDirectory, nil, err)
 	}
 	// Streams: progress, retries and warnings on stderr; the closing summary on stdout.
-	logs := progress.NewLogWriter(stderr)
 	copts.OnRetry = client.RetryReporter(logs, "godump", copts.MaxRetries)
 	conn, err := client.Connect(ctx, copts)
 	if err != nil {
@@ -234,6 +235,11 @@ func finish(ctx context.Context, stdout, stderr io.Writer, asJSON bool, dir stri
 		}
 		return code
 	}
+	if code == exitInterrupted && sum != nil {
+		// what was done and what to do, not a success-style summary
+		fmt.Fprintf(stdout, "Interrupted after %.2f s: %d document(s) in %d batch(es) written to %s. It has no completion marker, so gorestore refuses it (unless --force true); run the dump again with --overwrite true for a complete one.\n",
+			sum.Elapsed.Seconds(), sum.Documents, sum.Batches, dir)
+	}
 	if err == nil && sum != nil {
 		fmt.Fprintln(stdout, summaryLine(sum, dir))
 	}
@@ -257,10 +263,13 @@ var commandWords = map[string]string{
 
 // fail prints err and maps it to the exit code.
 func fail(ctx context.Context, stderr io.Writer, err error) int {
+	if ctx.Err() != nil || errors.Is(err, dump.ErrInterrupted) {
+		// one line: the requests that were cut short ("context canceled") say nothing more
+		fmt.Fprintln(stderr, "godump: interrupted; temporary files removed, the dump is incomplete")
+		return exitInterrupted
+	}
 	fmt.Fprintf(stderr, "godump: %v\n", err)
 	switch {
-	case ctx.Err() != nil || errors.Is(err, dump.ErrInterrupted):
-		return exitInterrupted
 	case errors.Is(err, dump.ErrUsage), errors.Is(err, client.ErrBadOption):
 		return exitUsage
 	}

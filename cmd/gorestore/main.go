@@ -59,7 +59,7 @@ func main() {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-sigs
-		fmt.Fprintln(os.Stderr, "gorestore: interrupted, stopping (again to exit at once); resume with --continue")
+		fmt.Fprintln(logs, "gorestore: interrupted, stopping (again to exit at once); resume with --continue")
 		cancel()
 		<-sigs
 		os.Exit(exitInterrupted)
@@ -209,7 +209,6 @@ func run(ctx context.Context, args []string) int {
 	copts.ResolvePassword()
 	opts.Username, opts.Password = copts.Username, copts.Password
 	// Streams: progress, retries and warnings on stderr; the closing summary on stdout.
-	logs := progress.NewLogWriter(os.Stderr)
 	copts.OnRetry = client.RetryReporter(logs, "gorestore", copts.MaxRetries)
 	conn, err := connect(ctx, copts, opts)
 	if err != nil {
@@ -383,6 +382,10 @@ var commandWords = map[string]string{
 	"upload":    "godump hotbackup upload",
 	"download":  "godump hotbackup download",
 }
+
+// logs is stderr for the lines written while the progress display draws: they go through it
+// (SetReporter), so that they do not break the bars.
+var logs = progress.NewLogWriter(os.Stderr)
 
 // connect opens the connection on the target database, falling back to _system when the
 // database is to be created (or with --all-databases, where every request names its own).
