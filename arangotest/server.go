@@ -12,14 +12,17 @@ import (
 	"compress/zlib"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +52,13 @@ type Options struct {
 	DataDir string
 	// Addr is the listen address (default "127.0.0.1:0", a free loopback port).
 	Addr string
+	// UnixSocket, when set, is the path of a Unix socket to listen on instead of Addr (as
+	// arangod's --server.endpoint unix:///PATH); Endpoint is then "unix://PATH". The socket
+	// file is removed on Close.
+	UnixSocket string
+	// TLS, when set, serves HTTPS with this configuration (its Certificates; HTTP/1.1 and h2
+	// by ALPN) instead of cleartext HTTP; Endpoint is then "https://...". Not with UnixSocket.
+	TLS *tls.Config
 	// CompressResponseThreshold is --http.compress-response-threshold: response bodies of at
 	// least this many bytes are compressed when the request accepts gzip or deflate. 0 (the
 	// server's default) never compresses.
@@ -140,11 +150,18 @@ func NewServer(opts Options) (*Server, error) {
 		return nil, err
 	}
 
-	addr := opts.Addr
+	network, addr := "tcp", opts.Addr
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	ln, err := net.Listen("tcp", addr)
+	if opts.UnixSocket != "" {
+		network, addr = "unix", opts.UnixSocket
+	}
+	if opts.TLS != nil && (network == "unix" || len(opts.TLS.Certificates) == 0 && opts.TLS.GetCertificate == nil) {
+		_ = s.closeBackup()
+		return nil, errors.New("arangotest: TLS needs a certificate (Options.TLS.Certificates) and a TCP address, not a Unix socket")
+	}
+	ln, err := net.Listen(network, addr)
 	if err != nil {
 		_ = s.closeBackup() // persist.go: release the data directory
 		return nil, fmt.Errorf("arangotest: listen %s: %w", addr, err)
@@ -152,10 +169,15 @@ func NewServer(opts Options) (*Server, error) {
 	s.ln = ln
 	handler := s.faults.wrap(http.HandlerFunc(s.serveHTTP))
 	h2s := &http2.Server{MaxConcurrentStreams: 1000}
-	s.http = &http.Server{Handler: h2c.NewHandler(handler, h2s), ReadHeaderTimeout: 30 * time.Second}
+	s.http = &http.Server{Handler: h2c.NewHandler(handler, h2s), ReadHeaderTimeout: 30 * time.Second, TLSConfig: opts.TLS,
+		ErrorLog: log.New(handshakeFilter{os.Stderr}, "", log.LstdFlags)}
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
+		if opts.TLS != nil {
+			_ = s.http.ServeTLS(ln, "", "") // the certificates are in TLSConfig
+			return
+		}
 		_ = s.http.Serve(ln)
 	}()
 	go func() {
@@ -165,8 +187,27 @@ func NewServer(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// Endpoint returns the server's URL, e.g. "http://127.0.0.1:40123".
+// handshakeFilter drops net/http's "TLS handshake error" lines: a client refusing the
+// certificate (what the TLS tests provoke) is not the server's error.
+type handshakeFilter struct{ w io.Writer }
+
+func (f handshakeFilter) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte("http: TLS handshake error")) {
+		return len(p), nil
+	}
+	return f.w.Write(p)
+}
+
+// Endpoint returns the server's URL, e.g. "http://127.0.0.1:40123", "https://127.0.0.1:40123"
+// with Options.TLS, or "unix:///tmp/arangotest.sock" with Options.UnixSocket (the ArangoDB
+// endpoint form, which net/http does not dial by itself).
 func (s *Server) Endpoint() string {
+	switch {
+	case s.opts.UnixSocket != "":
+		return "unix://" + s.opts.UnixSocket
+	case s.opts.TLS != nil:
+		return "https://" + s.ln.Addr().String()
+	}
 	return "http://" + s.ln.Addr().String()
 }
 

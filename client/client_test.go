@@ -31,13 +31,30 @@ func TestNormalizeEndpoint(t *testing.T) {
 		"http+ssl://h:1":             "https://h:1",
 		"HTTP://h:1":                 "http://h:1",
 		"https://db.example.com:443": "https://db.example.com:443",
+		// No port: 8529 for every scheme, as Endpoint::unifiedForm (http:// and https:// are
+		// its aliases of tcp:// and ssl://), never HTTP's 80 or 443.
+		"tcp://db.example":            "http://db.example:8529",
+		"http+tcp://db.example/":      "http://db.example:8529",
+		"ssl://db.example":            "https://db.example:8529",
+		"http+ssl://db.example":       "https://db.example:8529",
+		"http://db.example":           "http://db.example:8529",
+		"https://db.example":          "https://db.example:8529",
+		"tcp://[::1]":                 "http://[::1]:8529",
+		"tcp://[::1]:9000":            "http://[::1]:9000",
+		"tcp://h:":                    "http://h:8529",
+		"unix:///tmp/a.sock":          "http://" + UnixSocketHost("/tmp/a.sock"),
+		"http+unix:///tmp/a.sock":     "http://" + UnixSocketHost("/tmp/a.sock"),
+		"HTTP+UNIX:///tmp/Dir/a.sock": "http://" + UnixSocketHost("/tmp/Dir/a.sock"),
 	} {
 		got, err := NormalizeEndpoint(in)
 		if err != nil || got != want {
 			t.Errorf("NormalizeEndpoint(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"unix:///tmp/a.sock", "ftp://h", "h:8529", "tcp://"} {
+	if UnixSocketHost("/tmp/a.sock") == UnixSocketHost("/tmp/b.sock") {
+		t.Error("two sockets share a host name")
+	}
+	for _, bad := range []string{"unix://tmp/a.sock", "srv://db.example", "http+srv://db.example", "ftp://h", "h:8529", "tcp://"} {
 		if _, err := NormalizeEndpoint(bad); err == nil {
 			t.Errorf("NormalizeEndpoint(%q): want an error", bad)
 		}
@@ -149,6 +166,9 @@ func TestTimeoutFlagsTakeSeconds(t *testing.T) {
 	if err := fs.Parse([]string{"--server.request-timeout", "-3"}); err == nil {
 		t.Error("negative timeout accepted")
 	}
+	if err := fs.Parse([]string{"--server.request-timeout", "0", "--server.connection-timeout", "0"}); err != nil || o.RequestTimeout != 0 || o.ConnectionTimeout != 0 {
+		t.Errorf("0: %v, request %v connection %v", err, o.RequestTimeout, o.ConnectionTimeout)
+	}
 	if f := fs.Lookup("server.request-timeout"); f.DefValue != "1200" {
 		t.Errorf("default shown as %q, want 1200", f.DefValue)
 	}
@@ -203,7 +223,9 @@ func TestBulkBodyArrivesUnchangedWithAuth(t *testing.T) {
 	}{
 		{"basic", func(o *Options) { o.Username, o.Password = "root", "s3cret" }, "Basic cm9vdDpzM2NyZXQ="},
 		{"jwt", func(o *Options) { o.JWTToken = "tok.en" }, "bearer tok.en"},
-		{"none", func(o *Options) { o.Authentication = false }, ""},
+		// --server.authentication false only keeps the tools from asking for a password: the
+		// credentials are sent, as arangodump sends them (root and an empty password here).
+		{"authentication false", func(o *Options) { o.Authentication = false }, "Basic cm9vdDo="},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			seenA, seenB := make(chan seenRequest, 4), make(chan seenRequest, 4)

@@ -50,26 +50,34 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 		return nil, errors.New("no --server.endpoint given")
 	}
 	eps := make([]string, 0, len(o.Endpoints))
-	var epUser *url.Userinfo // the first endpoint's userinfo, if any
+	sockets := map[string]string{} // UnixSocketHost -> socket path
+	var epUser *url.Userinfo       // the first endpoint's userinfo, if any
 	for _, e := range o.Endpoints {
 		// Comma-separated lists are accepted too, as in the fast cluster restore scripts.
 		for _, part := range strings.Split(e, ",") {
 			if strings.TrimSpace(part) == "" {
 				continue
 			}
-			n, u, err := splitEndpoint(part)
+			n, u, socket, err := splitEndpoint(part)
 			if err != nil {
 				return nil, err
 			}
 			if u != nil && epUser == nil {
 				epUser = u
 			}
+			if socket != "" {
+				sockets[strings.TrimPrefix(n, "http://")] = socket
+			}
 			eps = append(eps, n)
 		}
 	}
-	transport, err := newTransport(o)
+	base, err := newTransport(o, sockets)
 	if err != nil {
 		return nil, err
+	}
+	var transport http.RoundTripper = base
+	if o.Logger != nil {
+		transport = &loggingTransport{next: base, log: o.Logger, sockets: sockets}
 	}
 	conn := connection.NewHttpConnection(connection.HttpConfiguration{
 		Endpoint:    connection.NewRoundRobinEndpoints(eps),
@@ -77,14 +85,16 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 		Transport:   transport,
 	})
 	bulk := &bulkSender{http: &http.Client{Transport: transport}}
-	switch {
-	case !o.Authentication:
-	case o.JWTToken != "":
+	// Credentials are sent whatever --server.authentication says: arangodump's
+	// ClientFeature::createHttpClient always calls setUserNamePassword (a JWT, when given,
+	// wins: SimpleHttpClient sends "bearer" then), and --server.authentication false only
+	// keeps it from asking for a password (ClientFeature::prepare).
+	if o.JWTToken != "" {
 		bulk.auth = "bearer " + o.JWTToken
 		if err := conn.SetAuthentication(connection.NewHeaderAuth("Authorization", "bearer %s", o.JWTToken)); err != nil {
 			return nil, err
 		}
-	default:
+	} else {
 		o.ResolvePassword()
 		if pw, ok := epUser.Password(); ok && o.Password == "" {
 			// http://user:password@host: the endpoint's credentials, when no other password
@@ -109,10 +119,10 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 		Connection: conn,
 		Endpoints:  eps,
 		Database:   db,
-		Retry:      RetryPolicy{Attempts: retries + 1, Initial: 200 * time.Millisecond, Max: 5 * time.Second, OnRetry: o.OnRetry},
+		Retry:      RetryPolicy{Attempts: retries + 1, Initial: 200 * time.Millisecond, Max: 5 * time.Second, OnRetry: retryLogger(o.OnRetry, o.Logger)},
 		bulk:       bulk,
 
-		RequestTimeout: o.RequestTimeout,
+		RequestTimeout: timeoutOrDay(o.RequestTimeout),
 	}
 	var ver struct {
 		Server  string `json:"server"`
@@ -124,17 +134,17 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 	first := *c
 	first.Retry.retryable = retryableLater
 	if err := first.DoJSON(ctx, Request{Method: http.MethodGet, Path: "/_api/version"}, &ver); err != nil {
-		return nil, explainConnect(eps, o, db, err)
+		return nil, explainConnect(shownEndpoints(eps, sockets), o, db, err)
 	}
 	if c.Version, err = ParseVersion(ver.Version); err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", strings.Join(eps, ", "), err)
+		return nil, fmt.Errorf("connect to %s: %w", strings.Join(shownEndpoints(eps, sockets), ", "), err)
 	}
 	c.License = ver.License
 	var role struct {
 		Role string `json:"role"`
 	}
 	if err := c.DoJSON(ctx, Request{Method: http.MethodGet, Path: "/_admin/server/role"}, &role); err != nil {
-		return nil, explainConnect(eps, o, db, err)
+		return nil, explainConnect(shownEndpoints(eps, sockets), o, db, err)
 	}
 	c.Role = role.Role
 	return c, nil
@@ -157,19 +167,24 @@ func connectHint(o Options, db string, err error) string {
 	switch {
 	case IsRefused(err):
 		return "connection refused: is ArangoDB running and listening there? (check --server.endpoint)"
+	case IsMissingSocket(err):
+		return "no such Unix socket: is ArangoDB running and listening there? (check --server.endpoint)"
 	case IsUnknownHost(err):
 		return fmt.Sprintf("unknown host %q (check --server.endpoint)", unknownHostName(err))
 	case errors.As(err, &de):
 		return fmt.Sprintf("cannot resolve host %q (check --server.endpoint and DNS)", de.Name)
 	case errors.As(err, &rhe):
 		return "the server does not answer TLS (for an unencrypted server use http+tcp:// or tcp://)"
+	case IsTLSVersionError(err):
+		return "the server and --ssl.protocol agree on no TLS version (--ssl.protocol 5 and 9 accept TLSv1.2 and later, 4 TLSv1 and later, 6 only TLSv1.3)"
 	case IsCertificateError(err):
 		return "the server's TLS certificate failed verification " +
 			"(trust its CA with --ssl.ca-file FILE, or skip the check with --ssl.verify-certificate false)"
-	case IsUnauthorized(err) && !o.Authentication:
-		return "the server requires authentication, and --server.authentication false was given"
 	case IsUnauthorized(err) && o.JWTToken != "":
 		return "the server refused the JWT token given with --server.jwt-token (expired, or signed with another secret)"
+	case IsUnauthorized(err) && o.Password == "" && !o.Authentication:
+		return fmt.Sprintf("authentication failed for user %q: no password was given, and "+
+			"--server.authentication false asks for none (use --server.password, or set %s)", o.Username, PasswordEnv)
 	case IsUnauthorized(err) && o.Password == "":
 		return fmt.Sprintf("authentication failed for user %q: no password was given "+
 			"(use --server.password, or set %s)", o.Username, PasswordEnv)
@@ -182,8 +197,29 @@ func connectHint(o Options, db string, err error) string {
 	return ""
 }
 
-func newTransport(o Options) (*http.Transport, error) {
-	tlsConf := &tls.Config{InsecureSkipVerify: !o.VerifyCertificate} //nolint:gosec // the user asked for it
+// longTimeout is what a timeout of 0 means: one day, ClientFeature::LONG_TIMEOUT (86400 s),
+// which ClientFeature::validateOptions puts in place of a 0 --server.connection-timeout or
+// --server.request-timeout.
+const longTimeout = 24 * time.Hour
+
+// timeoutOrDay is d, or longTimeout for 0.
+func timeoutOrDay(d time.Duration) time.Duration {
+	if d <= 0 {
+		return longTimeout
+	}
+	return d
+}
+
+// newTransport is the HTTP transport of a connection with o: TLS as --ssl.* say, dial and
+// TLS handshake bounded by --server.connection-timeout, the response header by
+// --server.request-timeout, and the hosts in sockets (UnixSocketHost names) dialled as those
+// Unix sockets.
+func newTransport(o Options, sockets map[string]string) (*http.Transport, error) {
+	minVersion, err := tlsMinVersion(o.SSLProtocol)
+	if err != nil {
+		return nil, err
+	}
+	tlsConf := &tls.Config{InsecureSkipVerify: !o.VerifyCertificate, MinVersion: minVersion} //nolint:gosec // the user asked for it
 	if o.CAFile != "" {
 		pem, err := os.ReadFile(o.CAFile)
 		if err != nil {
@@ -198,23 +234,56 @@ func newTransport(o Options) (*http.Transport, error) {
 		}
 		tlsConf.RootCAs = pool
 	}
-	timeout := o.ConnectionTimeout
-	if timeout <= 0 {
-		timeout = 5 * time.Second
+	timeout := timeoutOrDay(o.ConnectionTimeout)
+	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	dial := dialer.DialContext
+	proxy := http.ProxyFromEnvironment
+	if len(sockets) > 0 {
+		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			host, _, err := net.SplitHostPort(addr)
+			if err != nil {
+				host = addr
+			}
+			if path, ok := sockets[host]; ok {
+				return dialer.DialContext(ctx, "unix", path)
+			}
+			return dialer.DialContext(ctx, network, addr)
+		}
+		proxy = func(r *http.Request) (*url.URL, error) {
+			if _, ok := sockets[r.URL.Hostname()]; ok {
+				return nil, nil // a local socket: never through a proxy
+			}
+			return http.ProxyFromEnvironment(r)
+		}
 	}
 	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
+		Proxy:                 proxy,
+		DialContext:           dial,
 		TLSClientConfig:       tlsConf,
 		TLSHandshakeTimeout:   timeout,
 		MaxIdleConns:          256,
 		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: o.RequestTimeout,
+		ResponseHeaderTimeout: timeoutOrDay(o.RequestTimeout),
 		// Bulk data is already compact; compressing it on loopback or a LAN costs more CPU than
 		// it saves, and the tools compress their own files.
 		DisableCompression: true,
 	}, nil
+}
+
+// shownEndpoints is eps for messages: the Unix socket hosts as unix:// endpoints again.
+func shownEndpoints(eps []string, sockets map[string]string) []string {
+	if len(sockets) == 0 {
+		return eps
+	}
+	out := make([]string, len(eps))
+	for i, ep := range eps {
+		out[i] = ep
+		if path, ok := sockets[strings.TrimPrefix(ep, "http://")]; ok {
+			out[i] = "unix://" + path
+		}
+	}
+	return out
 }
 
 // Version is a server version such as 3.12.4.

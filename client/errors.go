@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -138,6 +139,20 @@ func IsCertificateError(err error) bool {
 		errors.As(err, &cie) || errors.As(err, &rhe)
 }
 
+// IsTLSVersionError reports a TLS handshake that failed over the protocol version (the server
+// does not speak the lowest version --ssl.protocol accepts, or the reverse): permanent.
+func IsTLSVersionError(err error) bool {
+	// crypto/tls reports a received alert as an unexported type (tls.AlertError is for QUIC
+	// only), so its text is what there is to go by.
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "tls: protocol version not supported") ||
+		strings.Contains(msg, "tls: server selected unsupported protocol version") ||
+		strings.Contains(msg, "tls: insufficient security level")
+}
+
 // Retryable reports whether err may go away when the same request is sent again: a connection
 // error or timeout, a 503/502/504 from the server, or a 429 (too many requests). A 4xx, a 500,
 // bad input, an unknown host and a certificate that fails verification are not.
@@ -147,7 +162,7 @@ func Retryable(err error) bool {
 	}
 	var te *TransportError
 	if errors.As(err, &te) {
-		return !IsUnknownHost(err) && !IsCertificateError(err)
+		return !IsUnknownHost(err) && !IsCertificateError(err) && !IsTLSVersionError(err)
 	}
 	var se *ServerError
 	if errors.As(err, &se) {
@@ -161,11 +176,18 @@ func Retryable(err error) bool {
 }
 
 // retryableLater is Retryable for the first contact with a server (client.Connect): a refused
-// connection or a failed name lookup there means a wrong endpoint or a server that is not running, which retrying for
-// a quarter of a minute would only hide.
+// connection, a missing Unix socket or a failed name lookup there means a wrong endpoint or a
+// server that is not running, which retrying for a quarter of a minute would only hide.
 func retryableLater(err error) bool {
 	var de *net.DNSError
-	return Retryable(err) && !IsRefused(err) && !errors.As(err, &de)
+	return Retryable(err) && !IsRefused(err) && !IsMissingSocket(err) && !errors.As(err, &de)
+}
+
+// IsMissingSocket reports a unix:// endpoint whose socket file does not exist (no server
+// listens there, or the path is wrong).
+func IsMissingSocket(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Net == "unix" && errors.Is(err, syscall.ENOENT)
 }
 
 // RetryReporter is an OnRetry for the tools: it says at once, on w, what failed and is being

@@ -307,10 +307,23 @@ func TestMissingDatabaseIsNamed(t *testing.T) {
 }
 
 func TestBadEndpointIsABadOption(t *testing.T) {
-	for _, ep := range []string{"htp://127.0.0.1:8529", "unix:///tmp/arangod.sock", "tcp://"} {
+	for ep, want := range map[string]string{
+		"htp://127.0.0.1:8529":    "unknown scheme",
+		"unix://tmp/arangod.sock": "want an absolute socket path",
+		"tcp://":                  "has no host",
+		"srv://db.example":        "DNS SRV endpoints are not supported; give host:port with tcp:// or ssl://",
+		"http+srv://db.example":   "DNS SRV endpoints are not supported; give host:port with tcp:// or ssl://",
+	} {
 		_, err := Connect(context.Background(), troubleOptions(ep, &retryLog{}))
-		if !errors.Is(err, ErrBadOption) {
-			t.Errorf("endpoint %q: err = %v, want ErrBadOption", ep, err)
+		if !errors.Is(err, ErrBadOption) || !strings.Contains(err.Error(), want) {
+			t.Errorf("endpoint %q: err = %v, want ErrBadOption saying %q", ep, err, want)
+		}
+	}
+	for protocol, want := range map[int]string{1: "SSLv2 is not supported", 3: "SSLv3 is not supported", 7: "unknown protocol", 10: "unknown protocol"} {
+		o := troubleOptions("ssl://127.0.0.1:1", &retryLog{})
+		o.SSLProtocol = protocol
+		if _, err := Connect(context.Background(), o); !errors.Is(err, ErrBadOption) || !strings.Contains(err.Error(), want) {
+			t.Errorf("--ssl.protocol %d: err = %v, want ErrBadOption saying %q", protocol, err, want)
 		}
 	}
 	o := troubleOptions("tcp://127.0.0.1:1", &retryLog{})

@@ -1,9 +1,11 @@
 // Command arangotest runs the in-memory ArangoDB-compatible test server in the foreground until
-// SIGINT or SIGTERM. The first line on stdout is "arangotest listening on http://127.0.0.1:PORT".
+// SIGINT or SIGTERM. The first line on stdout is "arangotest listening on http://127.0.0.1:PORT"
+// (https:// with --ssl.keyfile, unix:///PATH with --unix-socket).
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"os"
 	"os/signal"
@@ -35,6 +37,8 @@ func run(args []string) int {
 	dbservers := fs.Int("dbservers", 2, "number of DB-Servers owning shards with --cluster")
 	minRF := fs.Int("cluster.min-replication-factor", 1, "with --cluster: the minimum replication factor of new collections (1 to 10); also the default replication factor")
 	maxRF := fs.Int("cluster.max-replication-factor", 10, "with --cluster: the maximum replication factor of new collections (0 to 10)")
+	unixSocket := fs.String("unix-socket", "", "listen on this Unix socket instead of --port (as arangod's --server.endpoint unix:///PATH); the socket file is removed on exit")
+	sslKeyfile := fs.String("ssl.keyfile", "", "serve HTTPS on --port with the certificate and private key in this PEM file (as arangod's --ssl.keyfile); empty = cleartext HTTP")
 	dataDir := fs.String("data-dir", "", "keep the state in this directory (locked with DIR/LOCK while running, written on SIGTERM/SIGINT and after each hot backup; hot backups under DIR/backups; with --cluster one directory per process under DIR: agent-1, coordinator-N, dbserver-ID); empty = memory only")
 	if err := fs.Parse(args); err != nil {
 		if err == pflag.ErrHelp {
@@ -50,7 +54,25 @@ func run(args []string) int {
 		FaultSeed:                 *faultSeed,
 		CompressResponseThreshold: *compress,
 		Addr:                      "127.0.0.1:" + strconv.Itoa(*port),
+		UnixSocket:                *unixSocket,
 		DataDir:                   *dataDir,
+	}
+	if *sslKeyfile != "" {
+		if *unixSocket != "" {
+			fmt.Fprintln(os.Stderr, "arangotest: --ssl.keyfile and --unix-socket: a Unix socket is served without TLS")
+			return 2
+		}
+		pem, err := os.ReadFile(*sslKeyfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "arangotest: --ssl.keyfile:", err)
+			return 2
+		}
+		cert, err := tls.X509KeyPair(pem, pem)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "arangotest: --ssl.keyfile %s: want a PEM certificate and its private key: %v\n", *sslKeyfile, err)
+			return 2
+		}
+		opts.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	}
 	if *auth != "" {
 		user, pass, ok := strings.Cut(*auth, ":")
@@ -62,6 +84,10 @@ func run(args []string) int {
 	}
 	if *seed != "" && *seed != "demo" {
 		fmt.Fprintf(os.Stderr, "arangotest: --seed %q: only \"demo\" is known\n", *seed)
+		return 2
+	}
+	if *cluster && (opts.TLS != nil || opts.UnixSocket != "") {
+		fmt.Fprintln(os.Stderr, "arangotest: --ssl.keyfile and --unix-socket are for a single server, not with --cluster")
 		return 2
 	}
 	if *cluster {

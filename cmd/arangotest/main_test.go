@@ -91,3 +91,23 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSAndSocketFlagsRefuseWhatCannotWork: --ssl.keyfile must hold a certificate and its
+// key, and neither it nor --unix-socket goes with the other or with --cluster (exit 2, before
+// anything listens).
+func TestTLSAndSocketFlagsRefuseWhatCannotWork(t *testing.T) {
+	notPEM := t.TempDir() + "/not.pem"
+	if err := os.WriteFile(notPEM, []byte("no certificate here"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"--ssl.keyfile", notPEM},
+		{"--ssl.keyfile", t.TempDir() + "/missing.pem"},
+		{"--ssl.keyfile", notPEM, "--unix-socket", t.TempDir() + "/a.sock"},
+		{"--cluster", "--unix-socket", t.TempDir() + "/a.sock"},
+	} {
+		if code := run(append([]string{"--port", "0"}, args...)); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
