@@ -4,9 +4,15 @@
 // true/false, yes/no, on/off or 1/0. Existing scripts written for the ArangoDB tools therefore
 // run unchanged.
 //
+// As in the tools, every option value may contain @NAME@ (an environment variable; see
+// Substitute), options may come from a configuration file in the tools' INI format
+// (-c/--configuration FILE, `-c none`, or <tool>.conf looked up where the tools look; see
+// ParseWith), --check-configuration checks them, and numeric options declared with SizeVar,
+// Int64Var or IntVar take unit suffixes (64MiB, 1GB, 512k).
+//
 // It is not a general flag library: declare flags with pflag as usual, using Bool from here for
-// every boolean so that the extra spellings are accepted, and call Parse instead of fs.Parse.
-// VersionText is what every tool prints for --version.
+// every boolean so that the extra spellings are accepted, and call Parse or ParseWith instead of
+// fs.Parse. VersionText is what every tool prints for --version.
 package cliflag
 
 import (
@@ -56,9 +62,11 @@ func BoolVar(fs *pflag.FlagSet, p *bool, name string, value bool, usage string) 
 	f.NoOptDefVal = "true"
 }
 
-// Parse parses args into fs after rewriting `--bool-flag VALUE` into `--bool-flag=VALUE`.
+// Parse is ParseWith without a default configuration file: the command line (booleans in
+// the tools' forms, @NAME@ expanded), -c/--configuration FILE when given, --define and
+// --check-configuration. Commands that should read <tool>.conf by default call ParseWith.
 func Parse(fs *pflag.FlagSet, args []string) error {
-	return fs.Parse(Normalize(fs, args))
+	return ParseWith(fs, args, Config{})
 }
 
 // Normalize rewrites the space-separated form of boolean options into pflag's `=` form. A
