@@ -79,10 +79,15 @@ func New(enabled bool, out *os.File, interval time.Duration) Reporter {
 	if !enabled {
 		return Nop{}
 	}
-	if out != nil && term.IsTerminal(int(out.Fd())) && os.Getenv("TERM") != "dumb" {
+	if IsTerminal(out) {
 		return NewTerminal(out)
 	}
 	return NewPlain(out, interval)
+}
+
+// IsTerminal reports whether f is a terminal the bars can be drawn on (TERM is not "dumb").
+func IsTerminal(f *os.File) bool {
+	return f != nil && term.IsTerminal(int(f.Fd())) && os.Getenv("TERM") != "dumb"
 }
 
 // Nop is the silent reporter.

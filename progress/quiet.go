@@ -45,6 +45,13 @@ type LogWriter struct {
 // NewLogWriter returns a LogWriter that writes to fallback until SetReporter.
 func NewLogWriter(fallback io.Writer) *LogWriter { return &LogWriter{fallback: fallback} }
 
+// SetFallback replaces the writer used while no reporter is set.
+func (l *LogWriter) SetFallback(w io.Writer) {
+	l.mu.Lock()
+	l.fallback = w
+	l.mu.Unlock()
+}
+
 // SetReporter sends the following lines to r (nil: to the fallback again).
 func (l *LogWriter) SetReporter(r Reporter) {
 	l.mu.Lock()
@@ -71,4 +78,18 @@ func (l *LogWriter) Write(p []byte) (int, error) {
 		l.partial = nil
 	}
 	return len(p), nil
+}
+
+// TeeLog returns r whose Log lines are also written to w (the log file of --log.file while r
+// draws bars on the terminal).
+func TeeLog(r Reporter, w io.Writer) Reporter { return teeLog{r, w} }
+
+type teeLog struct {
+	Reporter
+	w io.Writer
+}
+
+func (t teeLog) Log(msg string) {
+	t.Reporter.Log(msg)
+	fmt.Fprintln(t.w, msg)
 }

@@ -22,6 +22,8 @@ import (
 
 	"github.com/arangobackup/godump/client"
 	"github.com/arangobackup/godump/cliflag"
+	"github.com/arangobackup/godump/clilog"
+	"github.com/arangobackup/godump/internal/cmdline"
 	"github.com/arangobackup/godump/dump"
 	"github.com/arangobackup/godump/progress"
 )
@@ -107,10 +109,10 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer, logs 
 	cliflag.BoolVar(fs, &o.IncludeSystemCollections, "include-system-collections", false, "include system collections (named graphs, analyzers, users)")
 	cliflag.BoolVar(fs, &o.DumpData, "dump-data", true, "dump the documents (false: structure only)")
 	cliflag.BoolVar(fs, &o.DumpViews, "dump-views", true, "dump the views")
-	fs.IntVar(&o.Threads, "threads", o.Threads, "collections (or shards) dumped at once")
-	fs.Uint64Var(&o.InitialBatchSize, "initial-batch-size", o.InitialBatchSize, "first batch size of the replication API, in bytes")
-	fs.Uint64Var(&o.BatchSize, "batch-size", o.BatchSize, "largest batch asked from the server, in bytes")
-	fs.Uint64Var(&o.DocsPerBatch, "docs-per-batch", o.DocsPerBatch, "largest number of documents per batch")
+	cliflag.IntVar(fs, &o.Threads, "threads", o.Threads, "collections (or shards) dumped at once")
+	cliflag.SizeVar(fs, &o.InitialBatchSize, "initial-batch-size", o.InitialBatchSize, "first batch size of the replication API, in bytes")
+	cliflag.SizeVar(fs, &o.BatchSize, "batch-size", o.BatchSize, "largest batch asked from the server, in bytes")
+	cliflag.SizeVar(fs, &o.DocsPerBatch, "docs-per-batch", o.DocsPerBatch, "largest number of documents per batch")
 	cliflag.BoolVar(fs, &o.ParallelDump, "parallel-dump", true, "use the parallel dump API of ArangoDB 3.12 where the server has it")
 	cliflag.BoolVar(fs, &o.ParallelDump, "use-experimental-dump", true, "old name of --parallel-dump")
 	cliflag.BoolVar(fs, &o.SplitFiles, "split-files", false, "one data file per shard (default: true on a cluster; restores with arangorestore 3.12+)")
@@ -118,33 +120,41 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer, logs 
 	fs.StringVar(&o.Maskings, "maskings", "", "file with data masking definitions (arangodump's format)")
 	cliflag.BoolVar(fs, &o.Force, "force", false, "continue with the next database after an error (with --all-databases)")
 	cliflag.BoolVar(fs, &o.IgnoreDistributeShardsLikeErrors, "ignore-distribute-shards-like-errors", false, "dump a collection without the collection its shards are distributed like")
-	fs.Uint64Var(&o.DBServerWorkerThreads, "dbserver-worker-threads", o.DBServerWorkerThreads, "server threads per dump context")
-	fs.Uint64Var(&o.DBServerPrefetchBatches, "dbserver-prefetch-batches", o.DBServerPrefetchBatches, "batches the server prepares ahead per dump context")
-	fs.Uint64Var(&o.MaxBatchMemory, "max-batch-memory", 8<<20, "largest batch held in memory per running job, in bytes (godump)")
+	cliflag.SizeVar(fs, &o.DBServerWorkerThreads, "dbserver-worker-threads", o.DBServerWorkerThreads, "server threads per dump context")
+	cliflag.SizeVar(fs, &o.DBServerPrefetchBatches, "dbserver-prefetch-batches", o.DBServerPrefetchBatches, "batches the server prepares ahead per dump context")
+	cliflag.SizeVar(fs, &o.MaxBatchMemory, "max-batch-memory", 8<<20, "largest batch held in memory per running job, in bytes (godump)")
 	progressOn := cliflag.Bool(fs, "progress", true, "show the progress display on stderr (false: only warnings and errors there; the summary is printed either way)")
 	asJSON := cliflag.Bool(fs, "json", false, "print the closing summary as one JSON object on stdout (also when the dump fails)")
 	// Accepted for compatibility with arangodump's command lines.
-	fs.IntVar(&o.NetworkThreads, "local-network-threads", o.NetworkThreads, "requests in flight per job with the parallel dump API (each holds one batch in memory)")
-	fs.Uint64("local-writer-threads", 5, "accepted for compatibility; each job writes its own file")
+	cliflag.IntVar(fs, &o.NetworkThreads, "local-network-threads", o.NetworkThreads, "requests in flight per job with the parallel dump API (each holds one batch in memory)")
+	cliflag.Size(fs, "local-writer-threads", 5, "accepted for compatibility; each job writes its own file")
 	compressTransfer := cliflag.Bool(fs, "compress-transfer", false, "accepted for compatibility; transfers are not compressed")
 	dumpVPack := cliflag.Bool(fs, "dump-vpack", false, "not supported: godump writes JSON")
 	keyfile := fs.String("encryption.keyfile", "", "not supported: encrypted dumps")
 	keygen := fs.String("encryption.key-generator", "", "not supported: encrypted dumps")
 	cliflag.Bool(fs, "envelope", false, "obsolete, ignored (3.12 never writes envelopes)")
-	fs.Uint64("tick-start", 0, "obsolete, ignored")
-	fs.Uint64("tick-end", 0, "obsolete, ignored")
+	cliflag.Size(fs, "tick-start", 0, "obsolete, ignored")
+	cliflag.Size(fs, "tick-end", 0, "obsolete, ignored")
 	showVersion := cliflag.Bool(fs, "version", false, "print the version and exit")
 	help := fs.BoolP("help", "h", false, "show this help")
 	for _, hidden := range []string{"use-experimental-dump", "local-writer-threads", "envelope", "tick-start", "tick-end", "dbserver-worker-threads", "dbserver-prefetch-batches", "dump-vpack"} {
 		_ = fs.MarkHidden(hidden)
 	}
 
-	if err := cliflag.Parse(fs, args); err != nil {
-		fmt.Fprintf(stderr, "godump: %v\nRun 'godump --help' for the options.\n", err)
-		return exitUsage
+	setup, code, done := cmdline.Parse(fs, args, cmdline.Spec{Program: program(), ConfigNames: []string{"godump", "arangodump"}, Stdout: stdout, Stderr: stderr})
+	if done {
+		return code
 	}
-	if *help {
-		fmt.Fprintf(stdout, "%s\nDumps ArangoDB databases into a directory arangorestore and gorestore read.\n\nOptions:\n%s\n%s\n", usageText, fs.FlagUsages(), exitCodesHelp)
+	defer setup.Close()
+	// From here on stderr is for messages: human lines on the terminal's stderr, or records
+	// in the log outputs --log.file/--log.output name. The bars and the password prompt stay
+	// on the terminal (termErr).
+	msgs := setup.Messages
+	termErr := stderr
+	stderr = msgs
+	logs.SetFallback(msgs)
+	copts.Logger = setup.Logger.Topic(clilog.TopicRequests)
+	if *help { // a --help after `--`
 		return exitOK
 	}
 	if *showVersion {
@@ -188,7 +198,7 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer, logs 
 		debug.SetMemoryLimit(int64(64<<20 + uint64(o.Threads*(o.NetworkThreads+1))*o.MaxBatchMemory))
 	}
 	prompt := cliflag.TerminalPrompt()
-	prompt.Out = stderr
+	prompt.Out = termErr
 	if err := cliflag.AskPassword(fs, cliflag.Credentials{Authentication: copts.Authentication, JWTToken: copts.JWTToken,
 		Username: copts.Username, Password: &copts.Password, PasswordEnv: client.PasswordEnv}, prompt); err != nil {
 		return finish(ctx, stdout, stderr, *asJSON, o.OutputDirectory, nil, err)
@@ -201,7 +211,7 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer, logs 
 	}
 	var rep progress.Reporter = progress.NewQuiet(stderr, "godump: ")
 	if *progressOn {
-		rep = newReporter(stderr)
+		rep = newReporter(termErr, msgs)
 		logs.SetReporter(rep)
 		rep.Log(fmt.Sprintf("# Connected to ArangoDB %s (%s), dumping into %s", conn.Version, strings.ToLower(conn.Role), o.OutputDirectory))
 	}
@@ -212,13 +222,17 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer, logs 
 	return finish(ctx, stdout, stderr, *asJSON, o.OutputDirectory, sum, err)
 }
 
-// newReporter is the progress display on w: bars on a terminal, a status line every 5 s
-// otherwise.
-func newReporter(w io.Writer) progress.Reporter {
-	if f, ok := w.(*os.File); ok {
-		return progress.New(true, f, 5*time.Second)
+// newReporter is the progress display: bars when term is a terminal, else a status line
+// every 5 s to msgs. With log outputs (--log.file) the bars' log lines go there too.
+func newReporter(term io.Writer, msgs *cmdline.Messages) progress.Reporter {
+	if f, ok := term.(*os.File); ok && progress.IsTerminal(f) {
+		bars := progress.NewTerminal(f)
+		if msgs.Logging() {
+			return progress.TeeLog(bars, msgs)
+		}
+		return bars
 	}
-	return progress.NewPlain(w, 5*time.Second)
+	return progress.NewPlain(msgs, 5*time.Second)
 }
 
 // finish prints the closing summary (text or JSON) on stdout and the error on stderr, and
@@ -342,4 +356,21 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// program describes godump for --help, --dump-options, --version-json, completion and the
+// man page.
+func program() cliflag.Program {
+	return cliflag.Program{
+		Name:          "godump",
+		Usage:         strings.TrimRight(usageText, "\n"),
+		Summary:       "Dumps ArangoDB databases into a directory that arangorestore and gorestore read (arangodump's options and format; parallel and streaming).",
+		Footer:        exitCodesHelp,
+		Version:       version,
+		PositionalDir: true,
+		Subcommands: []cliflag.Subcommand{
+			{Name: "hotbackup", Summary: "hot backups through the server's Hot Backup API (arangobackup)", Words: []string{"create", "list", "restore", "delete", "upload", "download"}},
+			{Name: "physical", Summary: "a cold copy of a stopped server's data directory"},
+		},
+	}
 }

@@ -20,11 +20,12 @@ import (
 
 	"github.com/arangobackup/godump/client"
 	"github.com/arangobackup/godump/cliflag"
+	"github.com/arangobackup/godump/clilog"
+	"github.com/arangobackup/godump/internal/cmdline"
 	"github.com/arangobackup/godump/format"
 	"github.com/arangobackup/godump/progress"
 	"github.com/arangobackup/godump/restore"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 )
 
 // Exit codes, as godump's plus one for damaged input.
@@ -80,9 +81,6 @@ func run(ctx context.Context, args []string) int {
 	}
 	fs := pflag.NewFlagSet("gorestore", pflag.ContinueOnError)
 	fs.SortFlags = false
-	fs.Usage = func() {
-		fmt.Fprintf(os.Stdout, "%s\nRestores a dump made by arangodump or godump into ArangoDB (options as arangorestore's).\n\nOptions:\n%s\n%s\n", usageText, fs.FlagUsages(), exitCodesHelp)
-	}
 	copts := client.DefaultOptions()
 	opts := restore.DefaultOptions()
 	opts.Threads = max(2, runtime.NumCPU())
@@ -106,8 +104,8 @@ func run(ctx context.Context, args []string) int {
 	cliflag.BoolVar(fs, &opts.CreateCollection, "create-collection", true, "create collections, indexes and views")
 	cliflag.BoolVar(fs, &opts.ImportData, "import-data", true, "load documents")
 	cliflag.BoolVar(fs, &opts.Overwrite, "overwrite", true, "replace existing collections and views")
-	fs.IntVar(&opts.Threads, "threads", opts.Threads, "parallel requests: collections and batches of one collection (default: max(2, cores))")
-	fs.Uint64Var(&batchSize, "batch-size", batchSize, "bytes per restore-data request (at least 131072)")
+	cliflag.IntVar(fs, &opts.Threads, "threads", opts.Threads, "parallel requests: collections and batches of one collection (default: max(2, cores))")
+	cliflag.SizeVar(fs, &batchSize, "batch-size", batchSize, "bytes per restore-data request (at least 131072)")
 	fs.StringArrayVar(&shards, "number-of-shards", nil, "override numberOfShards: N or coll=N (repeatable; not for system collections)")
 	fs.StringArrayVar(&replFactor, "replication-factor", nil, "override replicationFactor: N, satellite, or coll=N (repeatable)")
 	fs.StringArrayVar(&writeConc, "write-concern", nil, "override writeConcern: N or coll=N (repeatable)")
@@ -136,7 +134,7 @@ func run(ctx context.Context, args []string) int {
 	}
 	for _, name := range []string{"descriptors-minimum", "max-unused-buffers-capacity", "compress-request-threshold",
 		"initial-connect-retries", "default-number-of-shards", "default-replication-factor"} {
-		fs.Uint64Var(&ignoredNum, name, 0, "accepted for arangorestore compatibility; no effect")
+		cliflag.SizeVar(fs, &ignoredNum, name, 0, "accepted for arangorestore compatibility; no effect")
 		_ = fs.MarkHidden(name)
 	}
 	fs.StringVar(&ignoredStr, "temp.path", "", "accepted for arangorestore compatibility; no effect")
@@ -144,19 +142,20 @@ func run(ctx context.Context, args []string) int {
 	cliflag.BoolVar(fs, &cleanupDuplicates, "cleanup-duplicate-attributes", false, "not supported (documents are sent as they are)")
 	_ = fs.MarkHidden("cleanup-duplicate-attributes")
 
-	if err := cliflag.Parse(fs, args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return exitOK
-		}
-		fmt.Fprintln(os.Stderr, "gorestore:", err)
-		return exitUsage
+	setup, code, done := cmdline.Parse(fs, args, cmdline.Spec{Program: program(), ConfigNames: []string{"gorestore", "arangorestore"}, Stdout: os.Stdout, Stderr: os.Stderr})
+	if done {
+		return code
 	}
+	defer setup.Close()
+	stderr = setup.Messages
+	logs.SetFallback(setup.Messages)
+	copts.Logger = setup.Logger.Topic(clilog.TopicRequests)
 	if *showVersion {
 		fmt.Fprint(os.Stdout, cliflag.VersionText("gorestore", version))
 		return exitOK
 	}
 	if err := cliflag.Positional("gorestore", "input directory", "restore from", "input-directory", commandWords, fs.Args(), fs.Changed("input-directory"), &opts.InputDirectory); err != nil {
-		fmt.Fprintf(os.Stderr, "gorestore: %v\n%sRun 'gorestore --help' for the options.\n", err, usageText)
+		fmt.Fprintf(stderr, "gorestore: %v\n%sRun 'gorestore --help' for the options.\n", err, usageText)
 		return exitUsage
 	}
 	var err error
@@ -178,7 +177,7 @@ func run(ctx context.Context, args []string) int {
 		err = opts.Validate()
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "gorestore:", err)
+		fmt.Fprintln(stderr, "gorestore:", err)
 		return exitUsage
 	}
 	opts.Database = copts.Database
@@ -216,10 +215,10 @@ func run(ctx context.Context, args []string) int {
 	}
 	switch conn.Role {
 	case "PRIMARY", "DBSERVER":
-		fmt.Fprintln(os.Stderr, "gorestore: warning: operations in a cluster should be carried out via a Coordinator. This is an unsupported operation!")
+		fmt.Fprintln(stderr, "gorestore: warning: operations in a cluster should be carried out via a Coordinator. This is an unsupported operation!")
 	}
 	if opts.FastClusterRestore && !conn.IsCluster() {
-		fmt.Fprintln(os.Stderr, "gorestore: warning: --fast-cluster-restore needs a cluster (Coordinators); restoring normally")
+		fmt.Fprintln(stderr, "gorestore: warning: --fast-cluster-restore needs a cluster (Coordinators); restoring normally")
 		opts.FastClusterRestore = false
 		if plan, err = restore.BuildPlan(opts); err != nil {
 			return out.finish(nil, nil, err)
@@ -270,7 +269,7 @@ func (o output) finish(plan *restore.Plan, sum *restore.Summary, err error, show
 	}
 	if o.json {
 		if jerr := writeJSON(os.Stdout, o.summary(listing, sum, err, code)); jerr != nil && code == exitOK {
-			fmt.Fprintln(os.Stderr, "gorestore: write the summary:", jerr)
+			fmt.Fprintln(stderr, "gorestore: write the summary:", jerr)
 			code = exitFailed
 		}
 		return code
@@ -387,6 +386,11 @@ var commandWords = map[string]string{
 // (SetReporter), so that they do not break the bars.
 var logs = progress.NewLogWriter(os.Stderr)
 
+// stderr is where messages go: the terminal's stderr until the options are parsed, then the
+// Messages of internal/cmdline (human lines on stderr, or records in the --log.file/--log.output
+// outputs). The bars and the password prompt use os.Stderr itself.
+var stderr io.Writer = os.Stderr
+
 // connect opens the connection on the target database, falling back to _system when the
 // database is to be created (or with --all-databases, where every request names its own).
 func connect(ctx context.Context, copts client.Options, opts restore.Options) (*client.Conn, error) {
@@ -406,13 +410,13 @@ func connect(ctx context.Context, copts client.Options, opts restore.Options) (*
 
 func printWarnings(ws []string) {
 	for _, w := range ws {
-		fmt.Fprintln(os.Stderr, "gorestore: warning:", w)
+		fmt.Fprintln(stderr, "gorestore: warning:", w)
 	}
 }
 
 // fail prints err and maps it to an exit code.
 func fail(err error) int {
-	fmt.Fprintln(os.Stderr, "gorestore:", err)
+	fmt.Fprintln(stderr, "gorestore:", err)
 	var fe *format.Error
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -442,11 +446,14 @@ func tuneGC() {
 func newReporter(enabled bool) progress.Reporter {
 	switch {
 	case !enabled:
-		return progress.NewQuiet(os.Stderr, "gorestore: ")
-	case term.IsTerminal(int(os.Stderr.Fd())) && os.Getenv("TERM") != "dumb":
+		return progress.NewQuiet(stderr, "gorestore: ")
+	case progress.IsTerminal(os.Stderr):
+		if m, ok := stderr.(*cmdline.Messages); ok && m.Logging() {
+			return progress.TeeLog(progress.NewTerminal(os.Stderr), m)
+		}
 		return progress.NewTerminal(os.Stderr)
 	}
-	return progress.NewPlain(restoreWords{os.Stderr}, 5*time.Second)
+	return progress.NewPlain(restoreWords{stderr}, 5*time.Second)
 }
 
 type restoreWords struct{ w io.Writer }
@@ -458,4 +465,21 @@ func (r restoreWords) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// program describes gorestore for --help, --dump-options, --version-json, completion and the
+// man page.
+func program() cliflag.Program {
+	return cliflag.Program{
+		Name:          "gorestore",
+		Usage:         strings.TrimRight(usageText, "\n"),
+		Summary:       "Restores a dump made by arangodump or godump into ArangoDB (arangorestore's options and defaults; parallel and resumable).",
+		Footer:        exitCodesHelp,
+		Version:       version,
+		PositionalDir: true,
+		Subcommands: []cliflag.Subcommand{
+			{Name: "hotbackup", Summary: "restore a hot backup through the server's Hot Backup API", Words: []string{"restore", "list"}},
+			{Name: "physical", Summary: "verify a physical backup and restore it into data directories"},
+		},
+	}
 }
