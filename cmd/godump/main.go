@@ -23,8 +23,8 @@ import (
 	"github.com/arangobackup/godump/client"
 	"github.com/arangobackup/godump/cliflag"
 	"github.com/arangobackup/godump/clilog"
-	"github.com/arangobackup/godump/internal/cmdline"
 	"github.com/arangobackup/godump/dump"
+	"github.com/arangobackup/godump/internal/cmdline"
 	"github.com/arangobackup/godump/progress"
 )
 
