@@ -341,8 +341,11 @@ func (h *handler) Handle(_ context.Context, r slog.Record) error {
 	topic := h.topic
 	attrs := h.attrs[:len(h.attrs):len(h.attrs)] // appending must not write into the shared array
 	r.Attrs(func(a slog.Attr) bool {
-		if i, ok := topicAttr(a); ok && !h.bound && h.group == "" {
-			topic = i
+		if i, ok := topicAttr(a); ok && h.group == "" {
+			// the line shows its topic in {braces}: not again as an attribute
+			if !h.bound {
+				topic = i
+			}
 			return true
 		}
 		if a.Equal(slog.Attr{}) {

@@ -77,17 +77,17 @@ func Parse(fs *pflag.FlagSet, args []string, s Spec) (setup *Setup, code int, do
 		fmt.Fprintf(s.Stderr, "%s: %v\n", prog, err)
 		return nil, ExitUsage, true
 	}
-	if check {
-		// as the ArangoDB tools: everything parsed and valid, nothing run
-		_ = logger.Close()
-		return nil, 0, true
-	}
 	m := &Messages{prog: prog, stderr: s.Stderr}
 	if cliflag.Changed(fs, "log.file") || cliflag.Changed(fs, "log.output") {
 		m.log = logger.Logger
 	}
 	for _, n := range notices {
 		m.Notice(n)
+	}
+	if check {
+		// as the ArangoDB tools: everything parsed and valid, nothing run
+		_ = logger.Close()
+		return nil, 0, true
 	}
 	return &Setup{Logger: logger, Messages: m}, 0, false
 }
