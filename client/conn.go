@@ -89,6 +89,12 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 	// ClientFeature::createHttpClient always calls setUserNamePassword (a JWT, when given,
 	// wins: SimpleHttpClient sends "bearer" then), and --server.authentication false only
 	// keeps it from asking for a password (ClientFeature::prepare).
+	if err := o.ResolveJWT(); err != nil {
+		return nil, err
+	}
+	if o.JWTToken == "" && o.JWTSecret != "" {
+		o.JWTToken = SuperToken(o.JWTSecret, "godump")
+	}
 	if o.JWTToken != "" {
 		bulk.auth = "bearer " + o.JWTToken
 		if err := conn.SetAuthentication(connection.NewHeaderAuth("Authorization", "bearer %s", o.JWTToken)); err != nil {

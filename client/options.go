@@ -31,7 +31,15 @@ type Options struct {
 	Database  string   // --server.database
 	Username  string   // --server.username
 	Password  string   // --server.password (or ARANGO_PASSWORD)
-	JWTToken  string   // --server.jwt-token
+	JWTToken  string   // --server.jwt-token ("-": asked for on the terminal)
+	// JWTSecret signs a superuser token when no JWTToken is given: the contents of
+	// --server.jwt-secret-keyfile (JWTSecretFile, read by ResolveJWT) or the answer to
+	// --server.ask-jwt-secret.
+	JWTSecret           string
+	JWTSecretFile       string
+	AskJWTSecret        bool
+	JWTRenewalThreshold float64 // --server.jwt-renewal-threshold: accepted; a superuser token has no expiry to renew
+	MaxPacketSize       uint64  // --server.max-packet-size: checked (at least 1 MB) as the tools do; no other effect
 	// Authentication is --server.authentication. As in arangodump (ClientFeature::prepare), it
 	// only decides whether the tools may ask for a password (cliflag.AskPassword); the client
 	// sends the username and password (or the JWT token) either way, as SimpleHttpClient does.
@@ -87,6 +95,13 @@ func AddFlags(fs *pflag.FlagSet, o *Options) {
 	cliflag.BoolVar(fs, &o.Authentication, "server.authentication", o.Authentication,
 		"ask for a password when none is given (false: never ask; the username and password given are sent either way)")
 	fs.StringVar(&o.JWTToken, "server.jwt-token", o.JWTToken, "JWT token to authenticate with instead of username and password")
+	fs.StringVar(&o.JWTSecretFile, "server.jwt-secret-keyfile", o.JWTSecretFile, "file holding the JWT secret: authenticate with a superuser token signed with it (not with --server.jwt-token)")
+	cliflag.BoolVar(fs, &o.AskJWTSecret, "server.ask-jwt-secret", o.AskJWTSecret, "ask for the JWT secret on the terminal and authenticate with a superuser token signed with it")
+	fs.Float64Var(&o.JWTRenewalThreshold, "server.jwt-renewal-threshold", 300, "seconds before a JWT's expiry to renew it (accepted; the tokens used here are renewed by the user)")
+	cliflag.SizeVar(fs, &o.MaxPacketSize, "server.max-packet-size", 1<<30, "largest packet in bytes (at least 1 MB; accepted, answers are streamed whatever their size)")
+	for _, name := range []string{"server.jwt-secret-keyfile", "server.ask-jwt-secret", "server.jwt-renewal-threshold", "server.max-packet-size"} {
+		_ = fs.MarkHidden(name)
+	}
 	fs.Var((*secondsValue)(&o.ConnectionTimeout), "server.connection-timeout", "connection timeout in seconds (0: one day)")
 	fs.Var((*secondsValue)(&o.RequestTimeout), "server.request-timeout", "request timeout in seconds (0: one day)")
 	fs.IntVar(&o.MaxRetries, "server.max-retries", o.MaxRetries, "retries of a request after a dropped connection, a timeout or a 503")

@@ -35,6 +35,11 @@ type Credentials struct {
 	Username       string  // --server.username
 	Password       *string // --server.password, set when asked
 	PasswordEnv    string  // the environment variable that may hold the password
+	// Token, when set, is --server.jwt-token: "-" means ask for the token.
+	Token *string
+	// AskJWTSecret is --server.ask-jwt-secret: ask for the JWT secret into JWTSecret.
+	AskJWTSecret bool
+	JWTSecret    *string
 }
 
 // AskPassword asks for the password as arangodump and arangorestore do ("Please specify a
@@ -43,6 +48,30 @@ type Credentials struct {
 // given, and stdin is a terminal. Never without a terminal: a script gets the server's
 // refusal instead.
 func AskPassword(fs *pflag.FlagSet, c Credentials, p PasswordPrompt) error {
+	terminal := p.IsTerminal != nil && p.IsTerminal()
+	ask := func(question, what string, into *string) error {
+		if !terminal {
+			return fmt.Errorf("%s is to be asked for, but stdin is not a terminal", what)
+		}
+		fmt.Fprint(p.Out, question)
+		b, err := p.Read()
+		fmt.Fprintln(p.Out)
+		if err != nil {
+			return fmt.Errorf("read the %s: %w", what, err)
+		}
+		*into = strings.TrimRight(string(b), "\r\n")
+		return nil
+	}
+	// As ClientFeature::readJwtToken and readJwtSecret.
+	if c.Token != nil && *c.Token == "-" {
+		if err := ask("Please specify a JWT token: ", "JWT token (--server.jwt-token -)", c.Token); err != nil {
+			return err
+		}
+		return nil
+	}
+	if c.AskJWTSecret && c.JWTSecret != nil {
+		return ask("Please specify the JWT secret: ", "JWT secret (--server.ask-jwt-secret)", c.JWTSecret)
+	}
 	if !c.Authentication || c.JWTToken != "" || fs.Changed("server.password") || os.Getenv(c.PasswordEnv) != "" {
 		return nil
 	}

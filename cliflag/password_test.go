@@ -2,6 +2,7 @@ package cliflag
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/spf13/pflag"
@@ -53,5 +54,24 @@ func TestAskPassword(t *testing.T) {
 				t.Fatalf("printed %q without asking", out.String())
 			}
 		})
+	}
+}
+
+func TestAskTokenAndSecret(t *testing.T) {
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	var out strings.Builder
+	p := PasswordPrompt{IsTerminal: func() bool { return true }, Read: func() ([]byte, error) { return []byte("answer\n"), nil }, Out: &out}
+	tok := "-"
+	if err := AskPassword(fs, Credentials{Authentication: true, JWTToken: tok, Token: &tok}, p); err != nil || tok != "answer" || !strings.Contains(out.String(), "Please specify a JWT token: ") {
+		t.Errorf("token: %v %q %q", err, tok, out.String())
+	}
+	var secret string
+	out.Reset()
+	if err := AskPassword(fs, Credentials{Authentication: true, AskJWTSecret: true, JWTSecret: &secret}, p); err != nil || secret != "answer" || !strings.Contains(out.String(), "Please specify the JWT secret: ") {
+		t.Errorf("secret: %v %q %q", err, secret, out.String())
+	}
+	p.IsTerminal = func() bool { return false }
+	if err := AskPassword(fs, Credentials{AskJWTSecret: true, JWTSecret: &secret}, p); err == nil {
+		t.Error("asked for a secret without a terminal")
 	}
 }

@@ -209,3 +209,55 @@ func TestHelpAndInfoCommands(t *testing.T) {
 		}
 	}
 }
+
+// --server.jwt-secret-keyfile authenticates with a superuser token signed with the secret,
+// as the ArangoDB tools do; the program-wide options of every ArangoDB tool are accepted with
+// a notice, or refused with the reason.
+func TestJWTSecretAndProgramOptions(t *testing.T) {
+	tg := newTarget(t, arangotest.Options{Users: map[string]string{"root": "pw-not-used"}, JWTSecret: "s3cr3t-jwt"})
+	tg.needArangotest(t)
+	t.Setenv("ARANGO_PASSWORD", "pw-not-used")
+	db, docs := compatSource(t, tg)
+	t.Setenv("ARANGO_PASSWORD", "")
+	secret := filepath.Join(t.TempDir(), "secret")
+	must(t, os.WriteFile(secret, []byte("s3cr3t-jwt\n"), 0o600), "write the secret")
+	out := filepath.Join(t.TempDir(), "jwt")
+	res := mustRun(t, "godump", "--server.endpoint", tg.Endpoint, "--server.database", db, "--server.jwt-secret-keyfile", secret,
+		"--output-directory", out, "--progress", "false", "--honor-nsswitch", "true", "--use-splice-syscall", "false")
+	checkDumped(t, out, docs)
+	for _, want := range []string{"--honor-nsswitch has no effect", "--use-splice-syscall has no effect"} {
+		if !strings.Contains(res.Stderr, want) {
+			t.Errorf("no notice %q: %s", want, res.Stderr)
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "wrong")
+	must(t, os.WriteFile(bad, []byte("other-secret"), 0o600), "write the wrong secret")
+	if res := runTool(t, "godump", "--server.endpoint", tg.Endpoint, "--server.database", db, "--server.jwt-secret-keyfile", bad,
+		"--output-directory", filepath.Join(t.TempDir(), "no"), "--server.max-retries", "0"); res.Code != 1 || strings.Contains(res.Stderr, "other-secret") {
+		t.Errorf("a wrong JWT secret: %s", res)
+	}
+	// "-" asks for the token, which needs a terminal.
+	if res := runTool(t, "godump", "--server.endpoint", tg.Endpoint, "--server.jwt-token", "-", "--output-directory", filepath.Join(t.TempDir(), "t")); res.Code == 0 ||
+		!strings.Contains(res.Stderr, "not a terminal") {
+		t.Errorf("--server.jwt-token - without a terminal: %s", res)
+	}
+	for _, c := range []struct {
+		tool string
+		args []string
+		want string
+	}{
+		{"godump", []string{"--server.jwt-token", "x", "--server.jwt-secret-keyfile", secret}, "cannot specify both"},
+		{"gorestore", []string{"--dump-dependencies", "true"}, "not supported"},
+		{"gorestore", []string{"--encryption.keyfile", secret, "some-dump"}, "closed source"},
+		{"godump", []string{"--server.max-packet-size", "1000"}, "at least 1 MB"},
+	} {
+		args := append([]string{"--server.endpoint", tg.Endpoint, "--server.max-retries", "0"}, c.args...)
+		if c.tool == "godump" {
+			args = append(args, "--output-directory", filepath.Join(t.TempDir(), "x"))
+		}
+		res := runTool(t, c.tool, args...)
+		if res.Code != 2 || !strings.Contains(res.Stderr, c.want) {
+			t.Errorf("%s %v: want exit 2 and %q: %s", c.tool, c.args, c.want, res)
+		}
+	}
+}

@@ -129,6 +129,7 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer, logs 
 	cliflag.IntVar(fs, &o.NetworkThreads, "local-network-threads", o.NetworkThreads, "requests in flight per job with the parallel dump API (each holds one batch in memory)")
 	cliflag.Size(fs, "local-writer-threads", 5, "accepted for compatibility; each job writes its own file")
 	compressTransfer := cliflag.Bool(fs, "compress-transfer", false, "accepted for compatibility; transfers are not compressed")
+	compressThreshold := cliflag.Size(fs, "compress-request-threshold", 0, "accepted for compatibility; requests are not compressed (godump sends no bodies worth it)")
 	dumpVPack := cliflag.Bool(fs, "dump-vpack", false, "not supported: godump writes JSON")
 	keyfile := fs.String("encryption.keyfile", "", "not supported: encrypted dumps")
 	keygen := fs.String("encryption.key-generator", "", "not supported: encrypted dumps")
@@ -170,6 +171,9 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer, logs 
 			fmt.Fprintf(stderr, "godump: warning: obsolete option --%s has no effect\n", name)
 		}
 	}
+	if *compressThreshold != 0 {
+		fmt.Fprintln(stderr, "godump: --compress-request-threshold has no effect: godump's requests have no bodies worth compressing")
+	}
 	if *compressTransfer {
 		fmt.Fprintln(stderr, "godump: warning: --compress-transfer is not supported; transfers are not compressed")
 	}
@@ -178,7 +182,7 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer, logs 
 		return exitUsage
 	}
 	if *keyfile != "" || *keygen != "" {
-		fmt.Fprintln(stderr, "godump: encrypted dumps (--encryption.*) are not supported")
+		fmt.Fprintln(stderr, "godump: encrypted dumps (--encryption.*) are not supported: the Enterprise Edition's encryption format is closed source; use arangodump for them")
 		return exitUsage
 	}
 	if o.AllDatabases && fs.Changed("server.database") {
@@ -200,7 +204,8 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer, logs 
 	prompt := cliflag.TerminalPrompt()
 	prompt.Out = termErr
 	if err := cliflag.AskPassword(fs, cliflag.Credentials{Authentication: copts.Authentication, JWTToken: copts.JWTToken,
-		Username: copts.Username, Password: &copts.Password, PasswordEnv: client.PasswordEnv}, prompt); err != nil {
+		Username: copts.Username, Password: &copts.Password, PasswordEnv: client.PasswordEnv,
+		Token: &copts.JWTToken, AskJWTSecret: copts.AskJWTSecret, JWTSecret: &copts.JWTSecret}, prompt); err != nil {
 		return finish(ctx, stdout, stderr, *asJSON, o.OutputDirectory, nil, err)
 	}
 	// Streams: progress, retries and warnings on stderr; the closing summary on stdout.

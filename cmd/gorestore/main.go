@@ -139,6 +139,8 @@ func run(ctx context.Context, args []string) int {
 	}
 	fs.StringVar(&ignoredStr, "temp.path", "", "accepted for arangorestore compatibility; no effect")
 	_ = fs.MarkHidden("temp.path")
+	keyfile := fs.String("encryption.keyfile", "", "not supported: encrypted dumps (the Enterprise Edition's encryption format is closed source)")
+	keygen := fs.String("encryption.key-generator", "", "not supported: encrypted dumps (the Enterprise Edition's encryption format is closed source)")
 	cliflag.BoolVar(fs, &cleanupDuplicates, "cleanup-duplicate-attributes", false, "not supported (documents are sent as they are)")
 	_ = fs.MarkHidden("cleanup-duplicate-attributes")
 
@@ -165,6 +167,9 @@ func run(ctx context.Context, args []string) int {
 				opts.Renames, err = restore.ParseRenames(renames)
 			}
 		}
+	}
+	if err == nil && (*keyfile != "" || *keygen != "") {
+		err = errors.New("encrypted dumps (--encryption.*) are not supported: the Enterprise Edition's encryption format is closed source; restore it with arangorestore")
 	}
 	if err == nil && cleanupDuplicates {
 		err = errors.New("--cleanup-duplicate-attributes is not supported: gorestore sends documents as they are in the dump")
@@ -202,7 +207,8 @@ func run(ctx context.Context, args []string) int {
 		return out.finish(nil, nil, err)
 	}
 	if err := cliflag.AskPassword(fs, cliflag.Credentials{Authentication: copts.Authentication, JWTToken: copts.JWTToken,
-		Username: copts.Username, Password: &copts.Password, PasswordEnv: client.PasswordEnv}, cliflag.TerminalPrompt()); err != nil {
+		Username: copts.Username, Password: &copts.Password, PasswordEnv: client.PasswordEnv,
+		Token: &copts.JWTToken, AskJWTSecret: copts.AskJWTSecret, JWTSecret: &copts.JWTSecret}, cliflag.TerminalPrompt()); err != nil {
 		return out.finish(nil, nil, err)
 	}
 	copts.ResolvePassword()

@@ -58,6 +58,7 @@ func Parse(fs *pflag.FlagSet, args []string, s Spec) (setup *Setup, code int, do
 	prog := s.Program.Name
 	logOpts := clilog.AddFlags(fs)
 	cliflag.AddConfigFlags(fs)
+	addProgramOptions(fs)
 	if handled, err := cliflag.Info(fs, args, s.Program, s.Stdout); handled {
 		if err != nil {
 			fmt.Fprintf(s.Stderr, "%s: %v\n", prog, err)
@@ -77,6 +78,13 @@ func Parse(fs *pflag.FlagSet, args []string, s Spec) (setup *Setup, code int, do
 		fmt.Fprintf(s.Stderr, "%s: %v\n", prog, err)
 		return nil, ExitUsage, true
 	}
+	more, err := programNotices(fs, prog)
+	if err != nil {
+		_ = logger.Close()
+		fmt.Fprintf(s.Stderr, "%s: %v\n", prog, err)
+		return nil, ExitUsage, true
+	}
+	notices = append(notices, more...)
 	m := &Messages{prog: prog, stderr: s.Stderr}
 	if cliflag.Changed(fs, "log.file") || cliflag.Changed(fs, "log.output") {
 		m.log = logger.Logger
