@@ -200,27 +200,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // serverDocs reads every document of a collection through an AQL cursor.
 func serverDocs(t testing.TB, tg *target, db, coll string) map[string]Doc {
 	t.Helper()
-	c := tg.conn(t, db)
-	ctx := context.Background()
-	var page struct {
-		Result  []json.RawMessage `json:"result"`
-		HasMore bool              `json:"hasMore"`
-		ID      string            `json:"id"`
-	}
-	out := map[string]Doc{}
-	must(t, c.DoJSON(ctx, client.Request{Method: "POST", Path: "/_api/cursor", JSON: Doc{"query": "FOR d IN @@c RETURN d", "bindVars": Doc{"@c": coll}, "batchSize": 1000}}, &page), "query "+coll)
-	for {
-		for _, raw := range page.Result {
-			d := decodeDoc(t, raw)
-			out[d["_key"].(string)] = d
-		}
-		if !page.HasMore {
-			return out
-		}
-		id := page.ID
-		page.Result = nil
-		must(t, c.DoJSON(ctx, client.Request{Method: "POST", Path: "/_api/cursor/" + id}, &page), "read cursor of "+coll)
-	}
+	return docsOver(t, tg.conn(t, db), db, coll)
 }
 
 func decodeDoc(t testing.TB, raw []byte) Doc {

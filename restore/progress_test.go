@@ -122,16 +122,7 @@ func contains(l []string, s string) bool {
 // stopped.
 func TestInterruptReportedOnce(t *testing.T) {
 	dir := t.TempDir()
-	var colls, data = map[string]string{}, map[string]string{}
-	var big strings.Builder
-	for i := 0; i < 20000; i++ {
-		fmt.Fprintf(&big, `{"_key":"k%d","pad":"%s"}`+"\n", i, strings.Repeat("x", 40))
-	}
-	for _, c := range []string{"a", "b", "c", "d"} {
-		colls[c] = fmt.Sprintf(`{"name":%q,"type":2}`, c)
-		data[c] = big.String()
-	}
-	writeTestDump(t, dir, colls, data, nil)
+	writeBigDump(t, dir, "a", "b", "c", "d")
 	opts := DefaultOptions()
 	opts.InputDirectory = dir
 	opts.BatchSize = MinBatchSize
@@ -158,16 +149,7 @@ func TestInterruptReportedOnce(t *testing.T) {
 // at the collection's whole count, not at what this run sent.
 func TestResumedProgressCountsAcknowledgedBatches(t *testing.T) {
 	dir := t.TempDir()
-	colls, data := map[string]string{}, map[string]string{}
-	var big strings.Builder
-	for i := 0; i < 20000; i++ {
-		fmt.Fprintf(&big, `{"_key":"k%d","pad":"%s"}`+"\n", i, strings.Repeat("x", 40))
-	}
-	for _, c := range []string{"a", "b"} {
-		colls[c] = fmt.Sprintf(`{"name":%q,"type":2}`, c)
-		data[c] = big.String()
-	}
-	writeTestDump(t, dir, colls, data, nil)
+	writeBigDump(t, dir, "a", "b")
 	opts := DefaultOptions()
 	opts.InputDirectory = dir
 	opts.BatchSize = MinBatchSize
@@ -202,4 +184,19 @@ func TestResumedProgressCountsAcknowledgedBatches(t *testing.T) {
 	if len(rec.docs) == 0 {
 		t.Errorf("no job reported documents: %q", rec.events)
 	}
+}
+
+// writeBigDump writes a dump (no manifest) of the named collections, 20000 documents each.
+func writeBigDump(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	colls, data := map[string]string{}, map[string]string{}
+	var big strings.Builder
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&big, `{"_key":"k%d","pad":"%s"}`+"\n", i, strings.Repeat("x", 40))
+	}
+	for _, c := range names {
+		colls[c] = fmt.Sprintf(`{"name":%q,"type":2}`, c)
+		data[c] = big.String()
+	}
+	writeTestDump(t, dir, colls, data, nil)
 }

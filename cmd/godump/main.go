@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -248,7 +247,7 @@ func finish(ctx context.Context, stdout, stderr io.Writer, asJSON bool, dir stri
 		code = fail(ctx, stderr, err)
 	}
 	if asJSON {
-		if jerr := writeJSON(stdout, jsonSummary(sum, dir, err, code)); jerr != nil && code == exitOK {
+		if jerr := cmdline.WriteJSON(stdout, jsonSummary(sum, dir, err, code)); jerr != nil && code == exitOK {
 			fmt.Fprintf(stderr, "godump: write the summary: %v\n", jerr)
 			code = exitError
 		}
@@ -355,12 +354,6 @@ func jsonSummary(s *dump.Summary, dir string, err error, code int) summaryJSON {
 		}
 	}
 	return j
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 // program describes godump for --help, --dump-options, --version-json, completion and the

@@ -6,7 +6,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -274,7 +273,7 @@ func (o output) finish(plan *restore.Plan, sum *restore.Summary, err error, show
 		code = fail(err)
 	}
 	if o.json {
-		if jerr := writeJSON(os.Stdout, o.summary(listing, sum, err, code)); jerr != nil && code == exitOK {
+		if jerr := cmdline.WriteJSON(os.Stdout, o.summary(listing, sum, err, code)); jerr != nil && code == exitOK {
 			fmt.Fprintln(stderr, "gorestore: write the summary:", jerr)
 			code = exitFailed
 		}
@@ -365,12 +364,6 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 // commandWords are words a user may type meaning a command rather than an input directory,

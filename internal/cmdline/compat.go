@@ -1,7 +1,9 @@
 package cmdline
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 
 	"github.com/spf13/pflag"
 
@@ -45,4 +47,11 @@ func programNotices(fs *pflag.FlagSet, prog string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// WriteJSON writes v as the indented JSON object of --json.
+func WriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
