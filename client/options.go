@@ -107,7 +107,7 @@ func AddFlags(fs *pflag.FlagSet, o *Options) {
 	fs.IntVar(&o.MaxRetries, "server.max-retries", o.MaxRetries, "retries of a request after a dropped connection, a timeout or a 503")
 	cliflag.BoolVar(fs, &o.VerifyCertificate, "ssl.verify-certificate", o.VerifyCertificate, "verify the server's TLS certificate")
 	fs.StringVar(&o.CAFile, "ssl.ca-file", o.CAFile, "PEM file of CA certificates to trust in addition to the system's")
-	fs.IntVar(&o.SSLProtocol, "ssl.protocol", o.SSLProtocol,
+	cliflag.Uint64IntVar(fs, &o.SSLProtocol, "ssl.protocol", o.SSLProtocol,
 		"lowest TLS version to accept: 4 = TLSv1, 5 = TLSv1.2, 6 = TLSv1.3, 2 or 9 = negotiated (TLS 1.2 or 1.3); 1 (SSLv2) and 3 (SSLv3) are not supported")
 }
 

@@ -202,3 +202,44 @@ func IntVar(fs *pflag.FlagSet, p *int, name string, value int, usage string) {
 	*p = value
 	fs.Var((*intValue)(p), name, usage)
 }
+
+// uintValue is an int variable read as the tools' unsigned option of typ ("uint32" or
+// "uint64"): no negative values, the type's range, unit suffixes.
+type uintValue struct {
+	p   *int
+	typ string
+}
+
+func (v uintValue) String() string {
+	if v.p == nil {
+		return "0"
+	}
+	return strconv.Itoa(*v.p)
+}
+func (v uintValue) Type() string { return v.typ }
+
+func (v uintValue) Set(s string) error {
+	limit := uint64(math.MaxUint32)
+	if v.typ == "uint64" {
+		limit = uint64(math.MaxInt)
+	}
+	n, err := ParseUint(s, limit)
+	if err != nil {
+		return err
+	}
+	*v.p = int(n)
+	return nil
+}
+
+// Uint32Var is IntVar for an option the ArangoDB tools declare as uint32 (--threads): no
+// negative values, and "uint32" in --help and --dump-options.
+func Uint32Var(fs *pflag.FlagSet, p *int, name string, value int, usage string) {
+	*p = value
+	fs.Var(uintValue{p, "uint32"}, name, usage)
+}
+
+// Uint64IntVar is IntVar for an option the ArangoDB tools declare as uint64.
+func Uint64IntVar(fs *pflag.FlagSet, p *int, name string, value int, usage string) {
+	*p = value
+	fs.Var(uintValue{p, "uint64"}, name, usage)
+}

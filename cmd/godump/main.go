@@ -108,7 +108,7 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer, logs 
 	cliflag.BoolVar(fs, &o.IncludeSystemCollections, "include-system-collections", false, "include system collections (named graphs, analyzers, users)")
 	cliflag.BoolVar(fs, &o.DumpData, "dump-data", true, "dump the documents (false: structure only)")
 	cliflag.BoolVar(fs, &o.DumpViews, "dump-views", true, "dump the views")
-	cliflag.IntVar(fs, &o.Threads, "threads", o.Threads, "collections (or shards) dumped at once")
+	cliflag.Uint32Var(fs, &o.Threads, "threads", o.Threads, "collections (or shards) dumped at once")
 	cliflag.SizeVar(fs, &o.InitialBatchSize, "initial-batch-size", o.InitialBatchSize, "first batch size of the replication API, in bytes")
 	cliflag.SizeVar(fs, &o.BatchSize, "batch-size", o.BatchSize, "largest batch asked from the server, in bytes")
 	cliflag.SizeVar(fs, &o.DocsPerBatch, "docs-per-batch", o.DocsPerBatch, "largest number of documents per batch")
@@ -125,8 +125,9 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer, logs 
 	progressOn := cliflag.Bool(fs, "progress", true, "show the progress display on stderr (false: only warnings and errors there; the summary is printed either way)")
 	asJSON := cliflag.Bool(fs, "json", false, "print the closing summary as one JSON object on stdout (also when the dump fails)")
 	// Accepted for compatibility with arangodump's command lines.
-	cliflag.IntVar(fs, &o.NetworkThreads, "local-network-threads", o.NetworkThreads, "requests in flight per job with the parallel dump API (each holds one batch in memory)")
+	cliflag.Uint64IntVar(fs, &o.NetworkThreads, "local-network-threads", o.NetworkThreads, "requests in flight per job with the parallel dump API (each holds one batch in memory)")
 	cliflag.Size(fs, "local-writer-threads", 5, "accepted for compatibility; each job writes its own file")
+	cliflag.Size(fs, "descriptors-minimum", 8192, "accepted for compatibility; no effect (Go raises the file descriptor limit itself)")
 	compressTransfer := cliflag.Bool(fs, "compress-transfer", false, "accepted for compatibility; transfers are not compressed")
 	compressThreshold := cliflag.Size(fs, "compress-request-threshold", 0, "accepted for compatibility; requests are not compressed (godump sends no bodies worth it)")
 	dumpVPack := cliflag.Bool(fs, "dump-vpack", false, "not supported: godump writes JSON")
@@ -168,6 +169,11 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer, logs 
 	for _, name := range []string{"envelope", "tick-start", "tick-end"} {
 		if fs.Changed(name) {
 			fmt.Fprintf(stderr, "godump: warning: obsolete option --%s has no effect\n", name)
+		}
+	}
+	for _, name := range []string{"local-writer-threads", "descriptors-minimum"} {
+		if fs.Changed(name) {
+			fmt.Fprintf(stderr, "godump: --%s has no effect in godump (accepted for arangodump compatibility)\n", name)
 		}
 	}
 	if *compressThreshold != 0 {

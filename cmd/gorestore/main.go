@@ -103,7 +103,7 @@ func run(ctx context.Context, args []string) int {
 	cliflag.BoolVar(fs, &opts.CreateCollection, "create-collection", true, "create collections, indexes and views")
 	cliflag.BoolVar(fs, &opts.ImportData, "import-data", true, "load documents")
 	cliflag.BoolVar(fs, &opts.Overwrite, "overwrite", true, "replace existing collections and views")
-	cliflag.IntVar(fs, &opts.Threads, "threads", opts.Threads, "parallel requests: collections and batches of one collection (default: max(2, cores))")
+	cliflag.Uint32Var(fs, &opts.Threads, "threads", opts.Threads, "parallel requests: collections and batches of one collection (default: max(2, cores))")
 	cliflag.SizeVar(fs, &batchSize, "batch-size", batchSize, "bytes per restore-data request (at least 131072)")
 	fs.StringArrayVar(&shards, "number-of-shards", nil, "override numberOfShards: N or coll=N (repeatable; not for system collections)")
 	fs.StringArrayVar(&replFactor, "replication-factor", nil, "override replicationFactor: N, satellite, or coll=N (repeatable)")
@@ -131,11 +131,19 @@ func run(ctx context.Context, args []string) int {
 		cliflag.BoolVar(fs, &ignoredBool, name, false, "accepted for arangorestore compatibility; no effect")
 		_ = fs.MarkHidden(name)
 	}
-	for _, name := range []string{"descriptors-minimum", "max-unused-buffers-capacity", "compress-request-threshold",
-		"initial-connect-retries", "default-number-of-shards", "default-replication-factor"} {
-		cliflag.SizeVar(fs, &ignoredNum, name, 0, "accepted for arangorestore compatibility; no effect")
-		_ = fs.MarkHidden(name)
+	// with arangorestore's defaults and types, so that --dump-options and --help say the same
+	for _, o := range []struct {
+		name string
+		def  uint64
+	}{{"descriptors-minimum", 8192}, {"max-unused-buffers-capacity", 512 << 20}, {"compress-request-threshold", 0},
+		{"default-number-of-shards", 1}, {"default-replication-factor", 1}} {
+		cliflag.SizeVar(fs, &ignoredNum, o.name, o.def, "accepted for arangorestore compatibility; no effect")
+		_ = fs.MarkHidden(o.name)
 	}
+	cliflag.Uint32Var(fs, new(int), "initial-connect-retries", 3, "accepted for arangorestore compatibility; no effect (--server.max-retries governs retries)")
+	_ = fs.MarkHidden("initial-connect-retries")
+	noEffect := []string{"recycle-ids", "envelope", "compress-transfer", "descriptors-minimum", "max-unused-buffers-capacity",
+		"compress-request-threshold", "default-number-of-shards", "default-replication-factor", "initial-connect-retries", "temp.path"}
 	fs.StringVar(&ignoredStr, "temp.path", "", "accepted for arangorestore compatibility; no effect")
 	_ = fs.MarkHidden("temp.path")
 	keyfile := fs.String("encryption.keyfile", "", "not supported: encrypted dumps (the Enterprise Edition's encryption format is closed source)")
@@ -151,6 +159,11 @@ func run(ctx context.Context, args []string) int {
 	stderr = setup.Messages
 	logs.SetFallback(setup.Messages)
 	copts.Logger = setup.Logger.Topic(clilog.TopicRequests)
+	for _, name := range noEffect {
+		if fs.Changed(name) {
+			fmt.Fprintf(stderr, "gorestore: --%s has no effect in gorestore (accepted for arangorestore compatibility)\n", name)
+		}
+	}
 	if *showVersion {
 		fmt.Fprint(os.Stdout, cliflag.VersionText("gorestore", version))
 		return exitOK

@@ -26,7 +26,7 @@ func addProgramOptions(fs *pflag.FlagSet) {
 		return
 	}
 	cliflag.Bool(fs, "honor-nsswitch", false, "accepted for compatibility; no effect ("+noEffect["honor-nsswitch"]+")")
-	cliflag.Size(fs, "random.generator", 1, "accepted for compatibility; no effect ("+noEffect["random.generator"]+")")
+	cliflag.Uint32Var(fs, new(int), "random.generator", 1, "accepted for compatibility; no effect ("+noEffect["random.generator"]+")")
 	cliflag.Bool(fs, "use-splice-syscall", true, "accepted for compatibility; no effect ("+noEffect["use-splice-syscall"]+")")
 	cliflag.Bool(fs, "dump-dependencies", false, "refused: the ArangoDB tools print their application features' dependencies; this program has none")
 	for _, n := range []string{"honor-nsswitch", "random.generator", "use-splice-syscall", "dump-dependencies"} {
