@@ -6,7 +6,7 @@ PKGS     := ./...
 UNIT     := $(shell $(GO) list ./... 2>/dev/null | grep -v /e2e)
 FUZZTIME ?= 10s
 
-.PHONY: all build test unit e2e demo bench fuzz lint conformance conformance-cluster clean
+.PHONY: all build test unit e2e demo bench fuzz lint conformance conformance-cluster man completion clean
 
 all: build
 
@@ -48,5 +48,26 @@ conformance: build
 conformance-cluster: build
 	@./scripts/conformance-cluster.sh
 
+## man: man pages generated from the options each command declares (the same as --help) into man/man1
+MANDIR := man/man1
+man: build
+	@mkdir -p $(MANDIR)
+	$(BIN)/godump --man > $(MANDIR)/godump.1
+	$(BIN)/gorestore --man > $(MANDIR)/gorestore.1
+	$(BIN)/godump hotbackup --man > $(MANDIR)/godump-hotbackup.1
+	$(BIN)/godump physical --man > $(MANDIR)/godump-physical.1
+	$(BIN)/gorestore physical --man > $(MANDIR)/gorestore-physical.1
+	@if command -v groff >/dev/null; then \
+	  for f in $(MANDIR)/*.1; do groff -man -Tutf8 -ww -z $$f || exit 1; done; fi
+	@echo "man pages in $(MANDIR); read one with: man -l $(MANDIR)/godump.1"
+
+## completion: bash, zsh and fish completion scripts into completion/ (also printed by --completion SHELL)
+completion: build
+	@mkdir -p completion
+	@for sh in bash zsh fish; do \
+	  $(BIN)/godump --completion $$sh > completion/godump.$$sh || exit 1; \
+	  $(BIN)/gorestore --completion $$sh > completion/gorestore.$$sh || exit 1; done
+	@echo "completion scripts in completion/"
+
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) man completion

@@ -59,7 +59,7 @@ const (
 // default, and --help shows no default for them.
 var commandOptions = map[string]bool{
 	"help": true, "version": true, optVersionJSON: true, optDumpOptions: true,
-	"check-configuration": true, "dump-dependencies": true, optCompletion: true, optMan: true,
+	"check-configuration": true, "dump-dependencies": true, "abort": true, "status-id": true, optCompletion: true, optMan: true,
 }
 
 // AddInfoFlags declares the options Info answers (--version-json, and the hidden

@@ -64,7 +64,7 @@ func TestHotbackupRestoreWithoutTerminalNeedsYes(t *testing.T) {
 	}
 
 	// --yes true restores, without a terminal.
-	res := runToolIn(t, t.TempDir(), "", "gorestore", append([]string{"hotbackup", "restore", "--identifier", id, "--yes", "true"}, tg.serverArgs("")...)...)
+	res := runToolIn(t, t.TempDir(), "", "gorestore", append([]string{"hotbackup", "restore", "--identifier", id, "--yes", "true", "--max-wait-for-restart", "120"}, tg.serverArgs("")...)...)
 	if res.Code != 0 || !strings.Contains(res.Stdout, "Successfully restored '"+id+"'") {
 		t.Fatalf("restore with --yes true: %s", res)
 	}

@@ -133,7 +133,7 @@ func TestHotbackupCreateListRestoreDelete(t *testing.T) {
 	tg.createDatabase(t, late)
 
 	// Without a terminal, restore refuses unless --yes true is given (it reverts the whole deployment).
-	res := mustRun(t, "gorestore", append([]string{"hotbackup", "restore", "--identifier", id, "--yes"}, tg.serverArgs("")...)...)
+	res := mustRun(t, "gorestore", append([]string{"hotbackup", "restore", "--identifier", id, "--yes", "--max-wait-for-restart", "120"}, tg.serverArgs("")...)...)
 	if !strings.Contains(res.Stdout, "Successfully restored") {
 		t.Errorf("restore output: %s", res)
 	}
@@ -214,7 +214,8 @@ func TestHotbackupUploadDeleteDownloadRestore(t *testing.T) {
 	cfg, remote, rdir := rcloneLocal(t)
 
 	res := mustRun(t, "godump", append([]string{"hotbackup", "upload", "--identifier", id, "--remote-path", remote, "--rclone-config-file", cfg}, tg.serverArgs("")...)...)
-	if !strings.Contains(res.Stderr, "COMPLETED") || !strings.Contains(res.Stdout, "completed") {
+	if !strings.Contains(res.Stderr, "COMPLETED") || !strings.Contains(res.Stdout, "completed") ||
+		!regexp.MustCompile(`(?m)^Backup initiated, use\n    godump hotbackup upload --status-id=\S+\n to query progress\.$`).MatchString(res.Stderr) {
 		t.Fatalf("upload: %s", res)
 	}
 	var files int
@@ -238,7 +239,7 @@ func TestHotbackupUploadDeleteDownloadRestore(t *testing.T) {
 	if b, ok := hotList(t, tg)[id]; !ok || b["available"] != true {
 		t.Fatalf("downloaded backup: %v", b)
 	}
-	mustRun(t, "gorestore", append([]string{"hotbackup", "restore", "--identifier", id, "--yes"}, tg.serverArgs("")...)...)
+	mustRun(t, "gorestore", append([]string{"hotbackup", "restore", "--identifier", id, "--yes", "--max-wait-for-restart", "120"}, tg.serverArgs("")...)...)
 	sameDocs(t, "after download and restore", want, serverDocs(t, tg, db, "items"))
 
 	// A bad remote is refused before anything is sent.
@@ -334,7 +335,7 @@ func TestHotbackupCluster(t *testing.T) {
 	}
 	must(t, c.DoJSON(context.Background(), client.Request{Method: "DELETE", Path: "/_api/document/items/k7"}, nil), "remove")
 	// Restore through the other Coordinator: it is one deployment.
-	mustRun(t, "gorestore", append([]string{"hotbackup", "restore", "--identifier", id, "--yes"}, coord(1).serverArgs("")...)...)
+	mustRun(t, "gorestore", append([]string{"hotbackup", "restore", "--identifier", id, "--yes", "--max-wait-for-restart", "120"}, coord(1).serverArgs("")...)...)
 	sameDocs(t, "cluster after restore", want, serverDocs(t, coord(1), db, "items"))
 }
 
@@ -364,5 +365,94 @@ func TestHotbackupCreateDelete(t *testing.T) {
 	// Hot backups are global: another database is refused before anything is sent.
 	if res := runTool(t, "godump", append([]string{"hotbackup", "list"}, tg.serverArgs("shop")...)...); res.Code != 2 || !strings.Contains(res.Stderr, "_system") {
 		t.Fatalf("--server.database shop: %s (want exit 2)", res)
+	}
+}
+
+// The backup subcommands answer help and the other informational options on stdout.
+func TestHotbackupPhysicalInfoOptions(t *testing.T) {
+	for _, cmd := range [][]string{{"godump", "hotbackup"}, {"gorestore", "hotbackup"}, {"godump", "physical"}, {"gorestore", "physical"}} {
+		for _, opt := range []string{"--help", "--help-all", "--dump-options", "--version-json", "--man"} {
+			res := runTool(t, cmd[0], cmd[1], opt)
+			if res.Code != 0 || res.Stdout == "" || res.Stderr != "" {
+				t.Errorf("%v %s: %s", cmd, opt, res)
+			}
+			if opt == "--dump-options" {
+				var all map[string]map[string]any
+				if err := json.Unmarshal([]byte(res.Stdout), &all); err != nil {
+					t.Errorf("%v --dump-options: %v", cmd, err)
+				} else if cmd[1] == "hotbackup" && all["max-wait-for-restart"]["default"] != 0.0 {
+					t.Errorf("%v: --max-wait-for-restart default %v, want arangobackup's 0", cmd, all["max-wait-for-restart"]["default"])
+				}
+			}
+		}
+	}
+	if res := runTool(t, "godump", "hotbackup", "--help"); !strings.Contains(res.Stdout, "create|list|restore|delete|upload|download") || !strings.Contains(res.Stdout, "Exit codes:") {
+		t.Errorf("godump hotbackup --help: %s", res)
+	}
+	if res := runTool(t, "godump", "hotbackup", "--help-server"); res.Code != 0 || !strings.Contains(res.Stdout, "--server.endpoint") {
+		t.Errorf("godump hotbackup --help-server: %s", res)
+	}
+}
+
+// A configuration file, the request log, and options of other operations (accepted with a notice).
+func TestHotbackupConfigLogAndIgnoredOptions(t *testing.T) {
+	tg := newTarget(t, arangotest.Options{})
+	tg.needArangotest(t)
+	needHotBackup(t, tg)
+	args := tg.serverArgs("")
+	var endpoint string
+	for i, a := range args {
+		if a == "--server.endpoint" && i+1 < len(args) {
+			endpoint = args[i+1]
+		} else if strings.HasPrefix(a, "--server.endpoint=") {
+			endpoint = strings.TrimPrefix(a, "--server.endpoint=")
+		}
+	}
+	if endpoint == "" {
+		t.Skipf("no --server.endpoint in %v", args)
+	}
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "hb.conf")
+	rest := []string{}
+	for i := 0; i < len(args); i++ {
+		if args[i] == "--server.endpoint" {
+			i++
+			continue
+		}
+		if !strings.HasPrefix(args[i], "--server.endpoint=") {
+			rest = append(rest, args[i])
+		}
+	}
+	os.WriteFile(conf, []byte("[server]\nendpoint = "+endpoint+"\n"), 0o600)
+	id := hotCreate(t, tg, "--label", "conf")
+	logFile := filepath.Join(dir, "requests.log")
+	res := mustRun(t, "godump", append([]string{"hotbackup", "list", "-c", conf, "--log.level", "requests=debug", "--log.file", logFile}, rest...)...)
+	if !strings.Contains(res.Stdout, id) {
+		t.Fatalf("list with -c: %s", res)
+	}
+	b, err := os.ReadFile(logFile)
+	if err != nil || !strings.Contains(string(b), "/_admin/backup/list") {
+		t.Fatalf("request log (%v):\n%s", err, b)
+	}
+	for i, a := range rest {
+		if a == "--server.password" && i+1 < len(rest) && rest[i+1] != "" && strings.Contains(string(b), rest[i+1]) {
+			t.Fatalf("the password is in the request log:\n%s", b)
+		}
+	}
+	for _, c := range [][]string{{"list", "--max-wait-for-lock", "60"}, {"list", "--force"}, {"list", "--yes"},
+		{"restore", "--identifier", id, "--yes", "--max-wait-for-lock", "10"}, {"create", "--identifier", "x"}} {
+		res := runTool(t, "godump", append(append([]string{"hotbackup"}, c...), args...)...)
+		opt := c[len(c)-1]
+		if !strings.HasPrefix(opt, "--") {
+			opt = c[len(c)-2]
+		}
+		want := "godump hotbackup: " + opt + " has no effect with " + c[0] + " (it is for "
+		if res.Code != 0 || !strings.Contains(res.Stderr, want) {
+			t.Errorf("%v: %s\nwant exit 0 and %q", c, res, want)
+		}
+	}
+	res = runTool(t, "godump", append([]string{"hotbackup", "delete", "--identifier", id, "--max-wait-for-restart", "10"}, args...)...)
+	if res.Code != 0 || !strings.Contains(res.Stderr, "--max-wait-for-restart has no effect with delete (it is for restore)") {
+		t.Errorf("delete --max-wait-for-restart: %s", res)
 	}
 }

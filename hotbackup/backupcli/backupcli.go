@@ -17,10 +17,14 @@ import (
 	"os"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"github.com/arangobackup/godump/client"
+	"github.com/arangobackup/godump/cliflag"
 	"github.com/arangobackup/godump/datadir"
 	"github.com/arangobackup/godump/hotbackup"
 	"github.com/arangobackup/godump/hotbackup/physical"
+	"github.com/arangobackup/godump/internal/cmdline"
 	"golang.org/x/term"
 )
 
@@ -52,11 +56,62 @@ type IO struct {
 	// ReadPassword reads a line from the terminal without echo (nil: never ask for a password).
 	ReadPassword func() ([]byte, error)
 
-	in *bufio.Reader
+	in   *bufio.Reader
+	msgs *cmdline.Messages // set by parse: messages go to the log outputs when it logs
+
+	closeLog func()
 }
 
 func (s *IO) printf(format string, a ...any) { fmt.Fprintf(s.Out, format, a...) }
-func (s *IO) errorf(format string, a ...any) { fmt.Fprintf(s.Err, format, a...) }
+
+// errorf writes messages (errors, warnings, notes, progress lines): to the log outputs
+// when --log.file or --log.output says so, else to Err.
+func (s *IO) errorf(format string, a ...any) {
+	if s.msgs != nil && s.msgs.Logging() {
+		fmt.Fprintf(s.msgs, format, a...)
+		return
+	}
+	fmt.Fprintf(s.Err, format, a...)
+}
+
+// messages is the writer of message lines (see errorf).
+func (s *IO) messages() io.Writer {
+	if s.msgs != nil && s.msgs.Logging() {
+		return s.msgs
+	}
+	return s.Err
+}
+
+// exitTable is the Footer of every backup command's --help.
+const exitTable = `Exit codes:
+  0    the operation succeeded
+  1    the operation failed (see the message)
+  2    bad command line
+  3    physical: the backup does not match its manifest, or has none
+  4    authentication or permission failure (hot backups need a superuser)
+  5    create: global write lock not obtained in time
+  6    no backup / transfer with that id
+  7    upload/download failed or was aborted
+  8    physical: a server holds the data directory's LOCK
+  9    physical: target not empty (use --overwrite)
+  130  interrupted (Ctrl-C); a transfer may still run
+`
+
+// doneError ends a command after cmdline.Parse answered (help, --version-json, a bad
+// option already reported): the command exits with code and prints nothing more.
+type doneError struct{ code int }
+
+func (e *doneError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// parse runs cmdline.Parse for prog; on success the messages of s follow the --log.* options.
+func parse(fs *pflag.FlagSet, args []string, prog cliflag.Program, configNames []string, s *IO) (*cmdline.Setup, error) {
+	setup, code, done := cmdline.Parse(fs, args, cmdline.Spec{Program: prog, ConfigNames: configNames, Stdout: s.Out, Stderr: s.Err})
+	if done {
+		return nil, &doneError{code}
+	}
+	s.msgs = setup.Messages
+	return setup, nil
+}
 
 // ask asks a yes/no question on the terminal; the default is no.
 func (s *IO) ask(question string) bool {
@@ -87,9 +142,12 @@ func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(form
 func exitCode(err error) int {
 	var ue *usageError
 	var le *datadir.LockedError
+	var de *doneError
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.As(err, &de):
+		return de.code
 	case errors.As(err, &ue), errors.Is(err, client.ErrBadOption):
 		return ExitUsage
 	case errors.Is(err, context.Canceled):

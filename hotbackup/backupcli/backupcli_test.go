@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -97,7 +98,7 @@ func TestHotCLI(t *testing.T) {
 			t.Fatal("declined restore was sent")
 		}
 	}
-	r = runHotCLI(t, ctx, srv.URL, "y\n", true, "restore", "--identifier", id)
+	r = runHotCLI(t, ctx, srv.URL, "y\n", true, "restore", "--identifier", id, "--max-wait-for-restart", "120")
 	if r.code != ExitOK || !strings.Contains(r.out, "Successfully restored") {
 		t.Fatalf("restore: %+v", r)
 	}
@@ -105,8 +106,25 @@ func TestHotCLI(t *testing.T) {
 	if r = hot("delete", "--identifier", "nope"); r.code != ExitNotFound || !strings.Contains(r.err, "hotbackup list") {
 		t.Fatalf("delete unknown: %+v", r)
 	}
-	if r = hot("delete", "--label", "x", "--identifier", id); r.code != ExitUsage || !strings.Contains(r.err, "--label is for create") {
-		t.Fatalf("misused option: %+v", r)
+	// as arangobackup: options of another operation are accepted, with a notice, and have no effect
+	for _, args := range [][]string{{"list", "--max-wait-for-lock", "60"}, {"list", "--force"}, {"list", "--yes"}, {"list", "--label", "x"},
+		{"restore", "--identifier", id, "--yes", "--max-wait-for-lock", "10"}, {"create", "--identifier", "x"},
+		{"delete", "--identifier", "nope", "--max-wait-for-restart", "10"}} {
+		r = hot(args...)
+		opt := strings.TrimPrefix(args[len(args)-2], "--")
+		if args[len(args)-1] == "--force" || args[len(args)-1] == "--yes" {
+			opt = strings.TrimPrefix(args[len(args)-1], "--")
+		}
+		want := "godump hotbackup: --" + opt + " has no effect with " + args[0] + " (it is for "
+		if (r.code != ExitOK && args[0] != "delete") || !strings.Contains(r.err, want) || strings.Count(r.err, "has no effect") != 1 {
+			t.Fatalf("%v: %+v, want exit 0 and %q", args, r, want)
+		}
+	}
+	if r = hot("--operation", "list"); r.code != ExitOK || !strings.Contains(r.out, "_nightly") {
+		t.Fatalf("--operation list: %+v", r)
+	}
+	if r = hot("--operation", "list", "create"); r.code != ExitUsage {
+		t.Fatalf("--operation list create: %+v", r)
 	}
 	if r = hot("list", "--server.database", "shop"); r.code != ExitUsage || !strings.Contains(r.err, "_system") {
 		t.Fatalf("database: %+v", r)
@@ -119,7 +137,8 @@ func TestHotCLI(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "rclone.json")
 	os.WriteFile(cfg, []byte(`{"local":{"type":"local"}}`), 0o600)
 	r = hot("upload", "--identifier", id, "--remote-path", "local:/tmp/remote", "--rclone-config-file", cfg)
-	if r.code != ExitOK || !strings.Contains(r.err, "upload SNGL: STARTED") || !strings.Contains(r.err, "upload SNGL: COMPLETED 7/7") || !strings.Contains(r.out, "completed on 1 DB-Server") {
+	if r.code != ExitOK || !strings.Contains(r.err, "upload SNGL: STARTED") || !strings.Contains(r.err, "upload SNGL: COMPLETED 7/7") || !strings.Contains(r.out, "completed on 1 DB-Server") ||
+		!regexp.MustCompile(`(?m)^Backup initiated, use\n    godump hotbackup upload --status-id=\S+\n to query progress\.$`).MatchString(r.err) {
 		t.Fatalf("upload: %+v", r)
 	}
 	if r = hot("upload", "--identifier", id, "--remote-path", "s3:/b", "--rclone-config-file", cfg); r.code != ExitUsage || !strings.Contains(r.err, `remote "s3" is not in the rclone config`) {
@@ -293,5 +312,23 @@ func TestHotCLIBadEndpointIsUsage(t *testing.T) {
 		if code != ExitUsage || !strings.Contains(errb.String(), "endpoint") {
 			t.Errorf("%s: exit %d, want %d; stderr %q", ep, code, ExitUsage, errb.String())
 		}
+	}
+}
+
+// As arangobackup: no operation means list (--operation defaults to list), --version prints
+// the version, and the compression options are accepted with a notice.
+func TestHotCLIDefaultOperationVersionAndCompression(t *testing.T) {
+	f := fakeapi.New()
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	r := runHotCLI(t, context.Background(), srv.URL, "", false, "--compress-transfer", "true")
+	if r.code != ExitOK || !strings.Contains(r.out, "ID ") && !strings.Contains(r.out, "There are no backups available.") ||
+		!strings.Contains(r.err, "--compress-transfer and --compress-request-threshold have no effect") {
+		t.Errorf("no operation: %+v", r)
+	}
+	var out, errb bytes.Buffer
+	if code := RunHotbackup(context.Background(), "godump hotbackup", HotOperations, []string{"--version"}, &IO{Out: &out, Err: &errb}); code != ExitOK ||
+		!strings.HasPrefix(out.String(), "godump hotbackup ") {
+		t.Errorf("--version: exit %d %q %q", code, out.String(), errb.String())
 	}
 }

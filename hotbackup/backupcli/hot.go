@@ -14,6 +14,7 @@ import (
 
 	"github.com/arangobackup/godump/client"
 	"github.com/arangobackup/godump/cliflag"
+	"github.com/arangobackup/godump/clilog"
 	"github.com/arangobackup/godump/hotbackup"
 	"github.com/arangobackup/godump/progress"
 )
@@ -37,6 +38,7 @@ type hotOptions struct {
 	abort             bool
 	json              bool
 	yes               bool
+	operation         string
 }
 
 // which operations each option belongs to (for clear errors on misuse).
@@ -53,11 +55,15 @@ var hotOptionOps = map[string][]string{
 // (HotOperations for godump; gorestore offers restore and list).
 func RunHotbackup(ctx context.Context, prog string, ops []string, args []string, s *IO) int {
 	err := runHot(ctx, prog, ops, args, s)
+	if s.closeLog != nil {
+		defer s.closeLog()
+	}
 	if err == nil {
 		return ExitOK
 	}
-	if errors.Is(err, pflag.ErrHelp) {
-		return ExitOK
+	var de *doneError
+	if errors.As(err, &de) {
+		return de.code
 	}
 	code := exitCode(err)
 	s.errorf("%s: error: %v\n", prog, err)
@@ -91,21 +97,25 @@ func hotHint(err error) string {
 }
 
 func runHot(ctx context.Context, prog string, ops []string, args []string, s *IO) error {
-	o := hotOptions{conn: client.DefaultOptions(), maxWaitForLock: 60, maxWaitForRestart: 120}
+	// the defaults of arangobackup (BackupFeature.h): 60 s for the lock; 0 for the restart,
+	// that is, return the result of the restore request without waiting for the restart
+	o := hotOptions{conn: client.DefaultOptions(), maxWaitForLock: 60, maxWaitForRestart: 0}
 	fs := pflag.NewFlagSet(prog, pflag.ContinueOnError)
 	fs.SetOutput(s.Err)
 	fs.SortFlags = false
-	fs.Usage = func() {
-		fmt.Fprintf(s.Out, "Usage: %s <%s> [options]\n\n", prog, strings.Join(ops, "|"))
-		fmt.Fprintf(s.Out, "Hot backups of a whole deployment through the server's Hot Backup API (like arangobackup).\n\nOptions:\n%s", fs.FlagUsages())
-	}
+	// arangobackup's --operation (hidden there too), default list: `arangobackup` alone lists
+	fs.StringVar(&o.operation, "operation", "list", "the operation to perform, one of "+strings.Join(ops, "|")+" (usually given as the positional argument)")
+	_ = fs.MarkHidden("operation")
+	showVersion := cliflag.Bool(fs, "version", false, "print the version and exit")
+	compressTransfer := cliflag.Bool(fs, "compress-transfer", false, "accepted for arangobackup compatibility; no effect (hot backup requests carry no bulk data)")
+	compressThreshold := cliflag.Size(fs, "compress-request-threshold", 0, "accepted for arangobackup compatibility; no effect (hot backup requests carry no bulk data)")
 	fs.StringVar(&o.label, "label", "", "create: label appended to the backup id (<timestamp>_<label>); default: a UUID")
 	fs.Float64Var(&o.maxWaitForLock, "max-wait-for-lock", o.maxWaitForLock, "create: seconds the server may wait for its global write lock (sent in whole seconds, fractions round up)")
 	cliflag.BoolVar(fs, &o.allowInconsistent, "allow-inconsistent", false, "create: take a possibly inconsistent backup if the lock cannot be had in time")
 	cliflag.BoolVar(fs, &o.force, "force", false, "create: abort running transactions to get the lock (cluster only)")
 	fs.StringVar(&o.identifier, "identifier", "", "id of the backup (restore, delete, upload, download; list: only this one)")
 	cliflag.BoolVar(fs, &o.ignoreVersion, "ignore-version", false, "restore: restore a backup of another server version (may fail)")
-	fs.Float64Var(&o.maxWaitForRestart, "max-wait-for-restart", o.maxWaitForRestart, "restore: seconds to wait for the server to come back (0: do not wait or verify)")
+	fs.Float64Var(&o.maxWaitForRestart, "max-wait-for-restart", o.maxWaitForRestart, "restore: seconds to wait for the server to come back and verify the restore (0: do not wait, return the restore request's result)")
 	cliflag.BoolVar(fs, &o.yes, "yes", false, "restore: restore without asking for confirmation (needed when stdin is not a terminal)")
 	fs.StringVar(&o.remotePath, "remote-path", "", "upload/download: rclone remote and path, <remote>:<path>")
 	fs.StringVar(&o.rcloneConfigFile, "rclone-config-file", "", "upload/download: JSON file {\"<remote>\": {rclone options}}")
@@ -119,28 +129,47 @@ func runHot(ctx context.Context, prog string, ops []string, args []string, s *IO
 			_ = fs.MarkHidden(name)
 		}
 	}
-	if err := cliflag.Parse(fs, args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
+	configNames := []string{strings.ReplaceAll(prog, " ", "-"), "arangobackup"}
+	setup, err := parse(fs, args, cliflag.Program{
+		Name:  prog,
+		Usage: fmt.Sprintf("Usage: %s <%s> [options]", prog, strings.Join(ops, "|")),
+		Summary: "Hot backups of a whole deployment through the server's Hot Backup API (like arangobackup).\n" +
+			"Operations: " + strings.Join(ops, ", ") + ".",
+		Footer: exitTable,
+	}, configNames, s)
+	if err != nil {
+		return err
+	}
+	s.closeLog = setup.Close // RunHotbackup closes it after the last message
+	o.conn.Logger = setup.Logger.Topic(clilog.TopicRequests)
+	if *showVersion {
+		fmt.Fprint(s.Out, cliflag.VersionText(prog, ""))
+		return nil
+	}
+	if *compressTransfer || *compressThreshold != 0 {
+		s.errorf("%s: --compress-transfer and --compress-request-threshold have no effect: hot backup requests carry no bulk data\n", prog)
+	}
+	op := o.operation
+	switch {
+	case fs.NArg() == 1 && (!fs.Changed("operation") || op == fs.Arg(0)):
+		op = fs.Arg(0)
+	case fs.NArg() == 0:
+	default:
+		got := fs.Args()
+		if fs.Changed("operation") {
+			got = append([]string{o.operation}, got...)
 		}
-		return usagef("%v", err)
+		return usagef("expected exactly one operation of %s, got %q", strings.Join(ops, "|"), got)
 	}
-	if fs.NArg() != 1 {
-		return usagef("expected exactly one operation of %s, got %q", strings.Join(ops, "|"), fs.Args())
-	}
-	op := fs.Arg(0)
 	if !slices.Contains(ops, op) {
 		return usagef("unknown operation %q; expected one of %s", op, strings.Join(ops, "|"))
 	}
-	var misuse []string
+	// as arangobackup: an option of another operation is accepted and has no effect
 	fs.Visit(func(f *pflag.Flag) {
 		if allowed, ok := hotOptionOps[f.Name]; ok && !slices.Contains(allowed, op) {
-			misuse = append(misuse, fmt.Sprintf("--%s is for %s", f.Name, strings.Join(allowed, ", ")))
+			s.errorf("%s: --%s has no effect with %s (it is for %s)\n", prog, f.Name, op, strings.Join(allowed, ", "))
 		}
 	})
-	if len(misuse) > 0 {
-		return usagef("option not valid with %s: %s", op, strings.Join(misuse, "; "))
-	}
 	if o.conn.Database != "_system" {
 		return usagef("hot backups are global and must be performed on the _system database with superuser rights (got --server.database %q)", o.conn.Database)
 	}
@@ -177,7 +206,7 @@ func runHot(ctx context.Context, prog string, ops []string, args []string, s *IO
 			return err
 		}
 	}
-	o.conn.OnRetry = client.RetryReporter(s.Err, prog, o.conn.MaxRetries)
+	o.conn.OnRetry = client.RetryReporter(s.messages(), prog, o.conn.MaxRetries)
 	conn, err := client.Connect(ctx, o.conn)
 	if err != nil {
 		return err
@@ -336,6 +365,8 @@ func hotTransfer(ctx context.Context, prog string, hb *hotbackup.Client, dir hot
 		where = "from"
 	}
 	s.errorf("%s of backup '%s' %s %s started; status id %s\n", titled(dir), o.identifier, where, o.remotePath, id)
+	// arangobackup's lines (BackupFeature.cpp), which scripts look for
+	s.errorf("Backup initiated, use\n    %s %s --status-id=%s\n to query progress.\n", prog, dir, id)
 	last := map[string]string{}
 	report := func(st hotbackup.TransferStatus) {
 		for _, name := range st.Servers() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,18 +22,17 @@ func RunPhysicalBackup(ctx context.Context, prog string, args []string, s *IO) i
 	fs := pflag.NewFlagSet(prog, pflag.ContinueOnError)
 	fs.SetOutput(s.Err)
 	fs.SortFlags = false
-	fs.Usage = func() {
-		fmt.Fprintf(s.Out, "Usage: %s --data-dir DIR [--data-dir DIR2 ...] --output-directory OUT [options]\n\n"+
-			"Copies the data directory of a STOPPED server (one --data-dir per process of a cluster) with a\n"+
-			"SHA-256 manifest. Refuses while a server holds DIR/LOCK.\n\nOptions:\n%s", prog, fs.FlagUsages())
-	}
 	fs.StringArrayVar(&o.DataDirs, "data-dir", nil, "data directory of a stopped server (repeatable, one per process)")
 	fs.StringVar(&o.Output, "output-directory", "", "directory to write the backup to (must be empty or new)")
 	cliflag.BoolVar(fs, &o.Link, "link", false, "hard-link files instead of copying where the file system allows (the backup then shares files with the data directory)")
 	cliflag.BoolVar(fs, &o.Overwrite, "overwrite", false, "replace a previous physical backup in the output directory")
 	fs.IntVar(&o.Workers, "threads", 4, "files copied in parallel")
 	showProgress := cliflag.Bool(fs, "progress", true, "show progress")
-	err := parsePhysical(fs, args, func() error {
+	err := parsePhysical(fs, args, cliflag.Program{Name: prog,
+		Usage: fmt.Sprintf("Usage: %s --data-dir DIR [--data-dir DIR2 ...] --output-directory OUT [options]", prog),
+		Summary: "Copies the data directory of a STOPPED server (one --data-dir per process of a cluster) with a\n" +
+			"SHA-256 manifest. Refuses while a server holds DIR/LOCK.",
+		Footer: exitTable}, s, func() error {
 		if len(o.DataDirs) == 0 || o.Output == "" {
 			return usagef("--data-dir and --output-directory are required")
 		}
@@ -63,18 +63,17 @@ func RunPhysicalRestore(ctx context.Context, prog string, args []string, s *IO) 
 	fs := pflag.NewFlagSet(prog, pflag.ContinueOnError)
 	fs.SetOutput(s.Err)
 	fs.SortFlags = false
-	fs.Usage = func() {
-		fmt.Fprintf(s.Out, "Usage: %s --input-directory IN --data-dir DIR [--data-dir DIR2 ...] [options]\n\n"+
-			"Verifies a physical backup against its manifest, then restores it into the data directories\n"+
-			"(one per data directory of the backup, in the backup's order). The servers must be stopped.\n\nOptions:\n%s", prog, fs.FlagUsages())
-	}
 	fs.StringVar(&o.Input, "input-directory", "", "the physical backup (written by godump physical)")
 	fs.StringArrayVar(&o.DataDirs, "data-dir", nil, "data directory to restore into (repeatable)")
 	cliflag.BoolVar(fs, &o.Overwrite, "overwrite", false, "replace the contents of non-empty data directories")
 	verifyOnly := cliflag.Bool(fs, "verify-only", false, "only verify the backup against its manifest")
 	fs.IntVar(&o.Workers, "threads", 4, "files copied in parallel")
 	showProgress := cliflag.Bool(fs, "progress", true, "show progress")
-	err := parsePhysical(fs, args, func() error {
+	err := parsePhysical(fs, args, cliflag.Program{Name: prog,
+		Usage: fmt.Sprintf("Usage: %s --input-directory IN --data-dir DIR [--data-dir DIR2 ...] [options]", prog),
+		Summary: "Verifies a physical backup against its manifest, then restores it into the data directories\n" +
+			"(one per data directory of the backup, in the backup's order). The servers must be stopped.",
+		Footer: exitTable}, s, func() error {
 		if o.Input == "" || (len(o.DataDirs) == 0 && !*verifyOnly) {
 			return usagef("--input-directory and --data-dir are required")
 		}
@@ -100,13 +99,12 @@ func RunPhysicalRestore(ctx context.Context, prog string, args []string, s *IO) 
 	return physicalExit(prog, err, s)
 }
 
-func parsePhysical(fs *pflag.FlagSet, args []string, check func() error) error {
-	if err := cliflag.Parse(fs, args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
-		}
-		return usagef("%v", err)
+func parsePhysical(fs *pflag.FlagSet, args []string, prog cliflag.Program, s *IO, check func() error) error {
+	setup, err := parse(fs, args, prog, []string{strings.ReplaceAll(prog.Name, " ", "-")}, s)
+	if err != nil {
+		return err
 	}
+	s.closeLog = setup.Close // physicalExit closes it after the last message
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
@@ -114,7 +112,14 @@ func parsePhysical(fs *pflag.FlagSet, args []string, check func() error) error {
 }
 
 func physicalExit(prog string, err error, s *IO) int {
-	if err == nil || errors.Is(err, pflag.ErrHelp) {
+	if s.closeLog != nil {
+		defer s.closeLog()
+	}
+	var de *doneError
+	if errors.As(err, &de) {
+		return de.code
+	}
+	if err == nil {
 		return ExitOK
 	}
 	code := exitCode(err)
