@@ -138,7 +138,7 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer, logs 
 	cliflag.Size(fs, "tick-end", 0, "obsolete, ignored")
 	showVersion := cliflag.Bool(fs, "version", false, "print the version and exit")
 	help := fs.BoolP("help", "h", false, "show this help")
-	for _, hidden := range []string{"use-experimental-dump", "local-writer-threads", "envelope", "tick-start", "tick-end", "dbserver-worker-threads", "dbserver-prefetch-batches", "dump-vpack"} {
+	for _, hidden := range []string{"use-experimental-dump", "local-writer-threads", "envelope", "tick-start", "tick-end", "dbserver-worker-threads", "dbserver-prefetch-batches", "dump-vpack", "local-network-threads"} {
 		_ = fs.MarkHidden(hidden)
 	}
 
