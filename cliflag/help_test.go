@@ -75,14 +75,7 @@ func TestHelpSectionsInOrder(t *testing.T) {
 		"To show these options, use\n--help-all",
 		"Exit codes:",
 	}
-	pos := 0
-	for _, want := range order {
-		i := strings.Index(out[pos:], want)
-		if i < 0 {
-			t.Fatalf("%q missing or out of order in:\n%s", want, out)
-		}
-		pos += i + len(want)
-	}
+	inOrder(t, out, order)
 	for _, bad := range []string{"--envelope", "--help <", "--dump-options", "--man", "--completion"} {
 		if strings.Contains(out, bad) {
 			t.Errorf("plain --help shows hidden %q", bad)
@@ -333,5 +326,18 @@ func TestHelpToStdout(t *testing.T) {
 	}
 	if out.Len() == 0 || flagOut.Len() != 0 {
 		t.Errorf("stdout %d bytes, flag output %d bytes", out.Len(), flagOut.Len())
+	}
+}
+
+// inOrder fails unless every string of order is in text, in that order.
+func inOrder(t *testing.T, text string, order []string) {
+	t.Helper()
+	pos := 0
+	for _, want := range order {
+		i := strings.Index(text[pos:], want)
+		if i < 0 {
+			t.Fatalf("%q missing or out of order in:\n%s", want, text)
+		}
+		pos += i + len(want)
 	}
 }

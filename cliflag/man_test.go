@@ -48,14 +48,7 @@ func TestManHasEveryOption(t *testing.T) {
 		`\fB\-\-label\fR`,
 		".SH EXIT STATUS\n.nf\n  0  the dump is complete\n",
 	}
-	pos := 0
-	for _, want := range order {
-		i := strings.Index(page[pos:], want)
-		if i < 0 {
-			t.Fatalf("%q missing or out of order in:\n%s", want, page)
-		}
-		pos += i + len(want)
-	}
+	inOrder(t, page, order)
 	if strings.Contains(page, "Exit codes:") {
 		t.Error("the footer's title line is repeated under EXIT STATUS")
 	}
