@@ -99,9 +99,19 @@ func (s *Server) routeDocuments(r *router) {
 		read(c)
 	})
 
+	// RestDocumentHandler::insertDocument: the collection is the one suffix or ?collection=;
+	// neither is 400/1204 (ERROR_ARANGO_COLLECTION_PARAMETER_MISSING), more suffixes 400/601
+	// (ERROR_HTTP_SUPERFLUOUS_SUFFICES).
 	r.handle("POST", "/_api/document/{coll}", func(c *call) { s.docBatchOrSingle(c, "insert") })
+	r.handle("POST", "/_api/document/{coll}/{rest...}", func(c *call) {
+		c.error(400, 601, "superfluous suffix, expecting /_api/document?collection=<identifier>")
+	})
 	r.handle("POST", "/_api/document", func(c *call) {
 		c.params["coll"] = c.query("collection")
+		if c.params["coll"] == "" {
+			c.error(400, 1204, "'collection' is missing, expecting /_api/document POST /_api/document/<collection> or query parameter 'collection'")
+			return
+		}
 		s.docBatchOrSingle(c, "insert")
 	})
 	r.handle("PUT", "/_api/document/{coll}", func(c *call) {

@@ -1,6 +1,8 @@
 package arangotest
 
 import (
+	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -291,4 +293,31 @@ func TestStrictAdmin(t *testing.T) {
 		{name: "statistics disabled", method: "GET", path: "/_admin/statistics",
 			status: 404, errNum: 36, msg: "statistics not enabled"},
 	})
+}
+
+// POST /_api/document refuses what RestDocumentHandler::insertDocument refuses: no
+// collection (400/1204) and more than one suffix (400/601).
+func TestInsertDocumentRefusals(t *testing.T) {
+	s, err := NewServer(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, c := range []struct {
+		path        string
+		status, num int
+	}{{"/_api/document", 400, 1204}, {"/_api/document/c/k", 400, 601}} {
+		resp, err := http.Post(s.Endpoint()+c.path, "application/json", strings.NewReader(`{"_key":"k"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			ErrorNum int `json:"errorNum"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || body.ErrorNum != c.num {
+			t.Errorf("POST %s: %d/%d, want %d/%d", c.path, resp.StatusCode, body.ErrorNum, c.status, c.num)
+		}
+	}
 }

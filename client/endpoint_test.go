@@ -183,7 +183,7 @@ func TestRequestLogNeverShowsSecrets(t *testing.T) {
 		if answerConnect(w, r) {
 			return
 		}
-		if r.URL.Path == "/_db/_system/_api/flaky" && calls.Add(1) == 1 {
+		if r.URL.Path == "/_db/_system/_api/collection/users/count" && calls.Add(1) == 1 {
 			w.WriteHeader(503)
 			return
 		}
@@ -208,7 +208,7 @@ func TestRequestLogNeverShowsSecrets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := c.Do(context.Background(), Request{Method: "GET", Path: "/_api/flaky"}); err != nil {
+			if _, err := c.Do(context.Background(), Request{Method: "GET", Path: "/_api/collection/users/count"}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := c.Do(context.Background(), Request{Method: "PUT", Path: "/_api/replication/restore-data", Body: []byte("{}\n"),
@@ -218,7 +218,7 @@ func TestRequestLogNeverShowsSecrets(t *testing.T) {
 			log := out.String()
 			for _, want := range []string{
 				`"level":"DEBUG","msg":"request","topic":"requests","method":"GET","url":"http://` + host + `/_db/_system/_api/version","status":200,"duration":`,
-				`"msg":"request","topic":"requests","method":"GET","url":"http://` + host + `/_db/_system/_api/flaky","status":503`,
+				`"msg":"request","topic":"requests","method":"GET","url":"http://` + host + `/_db/_system/_api/collection/users/count","status":503`,
 				`"level":"INFO","msg":"retry","topic":"requests","attempt":1`,
 				`"msg":"request","topic":"requests","method":"PUT","url":"http://` + host + `/_db/_system/_api/replication/restore-data","status":200`,
 			} {

@@ -155,6 +155,10 @@ func (o *Options) changed(name string) bool {
 	return o.fs != nil && cliflag.Changed(o.fs, name)
 }
 
+// NamesOutputs reports whether --log.file or --log.output says where log lines go (on the
+// command line or in a configuration file); without them they go to stderr.
+func (o *Options) NamesOutputs() bool { return o.changed("log.file") || o.changed("log.output") }
+
 // outputSpec is one output definition and the option it came from.
 type outputSpec struct{ option, def string }
 

@@ -252,12 +252,16 @@ func TestJWTSecretAndProgramOptions(t *testing.T) {
 		{"godump", []string{"--server.max-packet-size", "1000"}, "at least 1 MB"},
 	} {
 		args := append([]string{"--server.endpoint", tg.Endpoint, "--server.max-retries", "0"}, c.args...)
+		out := filepath.Join(t.TempDir(), "x")
 		if c.tool == "godump" {
-			args = append(args, "--output-directory", filepath.Join(t.TempDir(), "x"))
+			args = append(args, "--output-directory", out)
 		}
 		res := runTool(t, c.tool, args...)
 		if res.Code != 2 || !strings.Contains(res.Stderr, c.want) {
 			t.Errorf("%s %v: want exit 2 and %q: %s", c.tool, c.args, c.want, res)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%s %v: refused, but wrote %s", c.tool, c.args, out)
 		}
 	}
 }

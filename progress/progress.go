@@ -9,6 +9,7 @@
 package progress
 
 import (
+	"io"
 	"os"
 	"sync/atomic"
 	"time"
@@ -73,16 +74,19 @@ func (c *counters) totals() Totals {
 		Docs: c.docs.Load(), Bytes: c.bytes.Load(), ExpectedDocs: c.expected.Load()}
 }
 
-// New picks the reporter for a command: Nop when disabled, Terminal when out is a terminal,
-// Plain (a line every interval) otherwise.
-func New(enabled bool, out *os.File, interval time.Duration) Reporter {
-	if !enabled {
-		return Nop{}
+// ForCommand picks a command's reporter: Quiet (log lines only, to lines, after prefix) when
+// disabled; Terminal bars when term is a terminal, their log lines copied to tee when tee is
+// not nil (a log file); otherwise Plain, a status line every interval to lines.
+func ForCommand(enabled bool, term *os.File, lines io.Writer, prefix string, tee io.Writer, interval time.Duration) Reporter {
+	switch {
+	case !enabled:
+		return NewQuiet(lines, prefix)
+	case IsTerminal(term) && tee != nil:
+		return TeeLog(NewTerminal(term), tee)
+	case IsTerminal(term):
+		return NewTerminal(term)
 	}
-	if IsTerminal(out) {
-		return NewTerminal(out)
-	}
-	return NewPlain(out, interval)
+	return NewPlain(lines, interval)
 }
 
 // IsTerminal reports whether f is a terminal the bars can be drawn on (TERM is not "dumb").

@@ -127,6 +127,18 @@ func (f *fakeServer) conn(t *testing.T) *client.Conn {
 	return c
 }
 
+// testDataFileName is the uncompressed data file writeTestDump writes for collection c.
+func testDataFileName(c string) string {
+	sum := md5.Sum([]byte(c))
+	return c + "_" + hex.EncodeToString(sum[:]) + ".data.json"
+}
+
+// sha256Hex is the manifest's form of a file's SHA-256.
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
 // writeTestDump writes a 3.12-style dump directory (without package format).
 func writeTestDump(t *testing.T, dir string, colls map[string]string, data map[string]string, views map[string]string) {
 	t.Helper()
@@ -313,10 +325,7 @@ func TestManifestMissingAndTruncatedFiles(t *testing.T) {
 	dir := t.TempDir()
 	writeTestDump(t, dir, map[string]string{"a": `{"name":"a","type":2}`, "b": `{"name":"b","type":2}`},
 		map[string]string{"a": `{"_key":"1"}` + "\n", "b": `{"_key":"1"}` + "\n"}, nil)
-	name := func(c string) string {
-		sum := md5.Sum([]byte(c))
-		return c + "_" + hex.EncodeToString(sum[:]) + ".data.json"
-	}
+	name := testDataFileName
 	man := fmt.Sprintf(`{"format":1,"tool":"godump","database":"src","complete":true,"files":[
 		{"name":%q,"collection":"a","part":-1,"size":13,"documents":1},
 		{"name":%q,"collection":"b","part":-1,"size":13,"documents":1}]}`, name("a"), name("b"))
@@ -345,14 +354,8 @@ func TestDamagedFileStopsBeforeItsDataIsSent(t *testing.T) {
 	good, bad := `{"_key":"1","v":"good"}`+"\n", `{"_key":"1","v":"orig"}`+"\n"
 	writeTestDump(t, dir, map[string]string{"a": `{"name":"a","type":2}`, "b": `{"name":"b","type":2}`},
 		map[string]string{"a": good, "b": bad}, nil)
-	name := func(c string) string {
-		sum := md5.Sum([]byte(c))
-		return c + "_" + hex.EncodeToString(sum[:]) + ".data.json"
-	}
-	sha := func(s string) string {
-		sum := sha256.Sum256([]byte(s))
-		return hex.EncodeToString(sum[:])
-	}
+	name := testDataFileName
+	sha := sha256Hex
 	man := fmt.Sprintf(`{"format":1,"tool":"godump","database":"src","complete":true,"files":[
 		{"name":%q,"collection":"a","part":-1,"size":%d,"documents":1,"sha256":%q},
 		{"name":%q,"collection":"b","part":-1,"size":%d,"documents":1,"sha256":%q}]}`,

@@ -3,8 +3,6 @@ package restore
 import (
 	"context"
 	"crypto/md5"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -26,14 +24,8 @@ func safetyDump(t *testing.T, dir string, complete bool, docsOfA int, recordedA 
 	b := `{"_key":"1"}` + "\n"
 	writeTestDump(t, dir, map[string]string{"a": `{"name":"a","type":2}`, "b": `{"name":"b","type":2}`},
 		map[string]string{"a": a.String(), "b": b}, nil)
-	name := func(c string) string {
-		sum := md5.Sum([]byte(c))
-		return c + "_" + hex.EncodeToString(sum[:]) + ".data.json"
-	}
-	sha := func(s string) string {
-		sum := sha256.Sum256([]byte(s))
-		return hex.EncodeToString(sum[:])
-	}
+	name := testDataFileName
+	sha := sha256Hex
 	man := fmt.Sprintf(`{"format":1,"tool":"godump","database":"src","complete":%v,"files":[
 		{"name":%q,"collection":"a","part":-1,"size":%d,"documents":%d,"sha256":%q},
 		{"name":%q,"collection":"b","part":-1,"size":%d,"documents":1,"sha256":%q}]}`,

@@ -219,9 +219,13 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer, logs 
 	if err != nil {
 		return finish(ctx, stdout, stderr, *asJSON, o.OutputDirectory, nil, err)
 	}
-	var rep progress.Reporter = progress.NewQuiet(stderr, "godump: ")
+	var tee io.Writer
+	if msgs.Logging() {
+		tee = msgs
+	}
+	termFile, _ := termErr.(*os.File)
+	rep := progress.ForCommand(*progressOn, termFile, msgs, "godump: ", tee, 5*time.Second)
 	if *progressOn {
-		rep = newReporter(termErr, msgs)
 		logs.SetReporter(rep)
 		rep.Log(fmt.Sprintf("# Connected to ArangoDB %s (%s), dumping into %s", conn.Version, strings.ToLower(conn.Role), o.OutputDirectory))
 	}
@@ -230,19 +234,6 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer, logs 
 	rep.Close()
 	logs.SetReporter(nil)
 	return finish(ctx, stdout, stderr, *asJSON, o.OutputDirectory, sum, err)
-}
-
-// newReporter is the progress display: bars when term is a terminal, else a status line
-// every 5 s to msgs. With log outputs (--log.file) the bars' log lines go there too.
-func newReporter(term io.Writer, msgs *cmdline.Messages) progress.Reporter {
-	if f, ok := term.(*os.File); ok && progress.IsTerminal(f) {
-		bars := progress.NewTerminal(f)
-		if msgs.Logging() {
-			return progress.TeeLog(bars, msgs)
-		}
-		return bars
-	}
-	return progress.NewPlain(msgs, 5*time.Second)
 }
 
 // finish prints the closing summary (text or JSON) on stdout and the error on stderr, and

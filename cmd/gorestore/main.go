@@ -199,7 +199,8 @@ func run(ctx context.Context, args []string) int {
 	}
 	opts.Database = copts.Database
 
-	out := output{json: asJSON, dir: opts.InputDirectory}
+	// --list shows the target database only when --server.database names one; --dry-run always
+	out := output{json: asJSON, dir: opts.InputDirectory, target: !list || fs.Changed("server.database")}
 	if list {
 		out.mode = "list"
 		plan, err := restore.BuildPlan(opts)
@@ -207,7 +208,7 @@ func run(ctx context.Context, args []string) int {
 			return out.finish(nil, nil, err)
 		}
 		printWarnings(plan.Warnings)
-		return out.finish(plan, nil, nil, fs.Changed("server.database"))
+		return out.finish(plan, nil, nil)
 	}
 	if opts.DryRun {
 		out.mode = "dry-run"
@@ -251,19 +252,19 @@ func run(ctx context.Context, args []string) int {
 	sum, err := restore.Execute(ctx, conn, plan, opts, rep, start)
 	rep.Close()
 	logs.SetReporter(nil)
-	return out.finish(plan, sum, err, true)
+	return out.finish(plan, sum, err)
 }
 
 // output prints what a run ends with: on stdout the summary (text, or JSON with --json), the
 // listing (--list) or the plan (--dry-run); on stderr the error. It returns the exit code.
 type output struct {
-	json bool
-	mode string // "restore", "list" or "dry-run"
-	dir  string
+	json   bool
+	target bool   // the listing names the database each is restored into
+	mode   string // "restore", "list" or "dry-run"
+	dir    string
 }
 
-func (o output) finish(plan *restore.Plan, sum *restore.Summary, err error, showTarget ...bool) int {
-	target := len(showTarget) > 0 && showTarget[0]
+func (o output) finish(plan *restore.Plan, sum *restore.Summary, err error) int {
 	var listing []restore.DatabaseInfo
 	// --list, and --dry-run once it ran (also when a check failed: the plan shows what was
 	// checked). Listing counts documents, which reads the data files: its errors are the run's.
@@ -275,7 +276,7 @@ func (o output) finish(plan *restore.Plan, sum *restore.Summary, err error, show
 			if o.mode == "dry-run" {
 				fmt.Println("dry run: nothing was written. The restore would do this:")
 			}
-			lerr = plan.WriteList(os.Stdout, true, target)
+			lerr = plan.WriteList(os.Stdout, true, o.target)
 		}
 		if err == nil {
 			err = lerr
@@ -453,19 +454,14 @@ func tuneGC() {
 	}
 }
 
-// newReporter is progress.New with restore wording for the plain (non-terminal) reporter,
-// whose lines are written for dumps ("# Dumping ...", "received").
+// newReporter is progress.ForCommand with restore wording for the plain (non-terminal)
+// reporter, whose lines are written for dumps ("# Dumping ...", "received").
 func newReporter(enabled bool) progress.Reporter {
-	switch {
-	case !enabled:
-		return progress.NewQuiet(stderr, "gorestore: ")
-	case progress.IsTerminal(os.Stderr):
-		if m, ok := stderr.(*cmdline.Messages); ok && m.Logging() {
-			return progress.TeeLog(progress.NewTerminal(os.Stderr), m)
-		}
-		return progress.NewTerminal(os.Stderr)
+	var tee io.Writer
+	if m, ok := stderr.(*cmdline.Messages); ok && m.Logging() {
+		tee = m
 	}
-	return progress.NewPlain(restoreWords{stderr}, 5*time.Second)
+	return progress.ForCommand(enabled, os.Stderr, restoreWords{stderr}, "gorestore: ", tee, 5*time.Second)
 }
 
 type restoreWords struct{ w io.Writer }

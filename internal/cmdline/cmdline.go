@@ -86,7 +86,7 @@ func Parse(fs *pflag.FlagSet, args []string, s Spec) (setup *Setup, code int, do
 	}
 	notices = append(notices, more...)
 	m := &Messages{prog: prog, stderr: s.Stderr}
-	if cliflag.Changed(fs, "log.file") || cliflag.Changed(fs, "log.output") {
+	if logOpts.NamesOutputs() {
 		m.log = logger.Logger
 	}
 	for _, n := range notices {
