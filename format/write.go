@@ -36,6 +36,9 @@ type WriterOptions struct {
 	CompressionLevel int
 	// StartedAt is recorded in the manifest (zero: now).
 	StartedAt time.Time
+	// Reproducible leaves the run's times out of the manifest (startedAt and finishedAt are
+	// the zero time), so that two runs over the same data write the same bytes.
+	Reproducible bool
 }
 
 // Writer writes one database's dump directory. Its methods are safe for
@@ -94,7 +97,7 @@ func NewWriter(dir string, opts WriterOptions) (*Writer, error) {
 	if opts.Tool == "" {
 		opts.Tool = "godump"
 	}
-	if opts.StartedAt.IsZero() {
+	if opts.StartedAt.IsZero() && !opts.Reproducible {
 		opts.StartedAt = time.Now()
 	}
 	w := &Writer{dir: dir, opts: opts, ids: map[string]string{}, names: map[string]bool{}}
@@ -456,7 +459,7 @@ func (w *Writer) writeManifest(complete bool) error {
 		Files:       files,
 		Complete:    complete,
 	}
-	if complete {
+	if complete && !w.opts.Reproducible {
 		m.FinishedAt = time.Now().UTC()
 	}
 	b, err := json.MarshalIndent(m, "", "  ")

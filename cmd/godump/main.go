@@ -66,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return runHotbackup(ctx, args[1:])
 		case "physical":
 			return runPhysical(ctx, args[1:])
+		case "seed":
+			return runSeed(ctx, args[1:], stdout, stderr)
 		}
 	}
 	return runDump(ctx, args, stdout, stderr, logs)
