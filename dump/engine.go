@@ -35,6 +35,8 @@ package dump
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -72,6 +74,12 @@ type Summary struct {
 	Warnings      []string      // warnings shown during the run
 	// Skipped lists databases that failed and were skipped under --force --all-databases.
 	Skipped []string
+	// --continue: data files (and their documents) kept from earlier runs, databases whose
+	// dump was already complete, and what was removed from the interrupted dump.
+	KeptFiles     int
+	KeptDocuments int64
+	Complete      []string
+	Dropped       []string
 }
 
 // engine is one run of Run.
@@ -92,6 +100,11 @@ type engine struct {
 	// prePlanned are the jobs of each database already announced to the progress display
 	// (--all-databases announces every database's jobs before the first starts).
 	prePlanned map[string]int
+
+	settings          map[string]string // what decides the data files' contents (--continue)
+	keptFiles         atomic.Int64
+	keptDocs          atomic.Int64
+	complete, dropped []string
 }
 
 // ErrInterrupted is returned (wrapped) when ctx was cancelled.
@@ -122,6 +135,8 @@ func Run(ctx context.Context, conn *client.Conn, o Options, rep progress.Reporte
 		sum.BytesWritten = e.written.Load()
 		sum.Elapsed = time.Since(started)
 		sum.Warnings = e.warnings
+		sum.KeptFiles, sum.KeptDocuments = int(e.keptFiles.Load()), e.keptDocs.Load()
+		sum.Complete, sum.Dropped = e.complete, e.dropped
 	}()
 	warnings, err := e.opts.Validate()
 	if err != nil {
@@ -140,6 +155,9 @@ func Run(ctx context.Context, conn *client.Conn, o Options, rep progress.Reporte
 		if e.maskings, err = LoadMaskings(e.opts.Maskings); err != nil {
 			return sum, fmt.Errorf("%w: %w", ErrUsage, err)
 		}
+	}
+	if e.settings, err = dataSettings(&e.opts); err != nil {
+		return sum, err
 	}
 	if conn.Role == "PRIMARY" {
 		e.warn("operations in a cluster should be carried out via a Coordinator. This is an unsupported operation!")
@@ -170,7 +188,7 @@ func Run(ctx context.Context, conn *client.Conn, o Options, rep progress.Reporte
 		if dbs, err = e.listDatabases(ctx); err != nil {
 			return sum, err
 		}
-		if err := checkRoot(e.opts.OutputDirectory, e.opts.Overwrite); err != nil {
+		if err := checkRoot(e.opts.OutputDirectory, e.opts.Overwrite || e.opts.Continue); err != nil {
 			return sum, err
 		}
 	}
@@ -324,7 +342,16 @@ func (e *engine) dumpDatabase(ctx context.Context, db string) (dbCounts, error) 
 		dir = filepath.Join(dir, databaseDir(db, inv.Properties))
 	}
 	out, err := e.opts.Open(ctx, OutputConfig{Dir: dir, Database: db, Overwrite: e.opts.Overwrite,
-		Compress: e.opts.CompressOutput, Cluster: cluster, Root: e.opts.OutputDirectory})
+		Compress: e.opts.CompressOutput, Cluster: cluster, Root: e.opts.OutputDirectory,
+		Continue: e.opts.Continue, Settings: e.settings})
+	if e.opts.Continue && errors.Is(err, format.ErrComplete) {
+		// an earlier run finished this database (--all-databases stopped at a later one)
+		e.mu.Lock()
+		e.complete = append(e.complete, db)
+		e.mu.Unlock()
+		e.rep.Log(fmt.Sprintf("# database %s: the dump in %s is already complete, kept as it is", db, dir))
+		return cnt, nil
+	}
 	if err != nil {
 		return cnt, fmt.Errorf("database %s: %w", db, err)
 	}
@@ -340,6 +367,11 @@ func (e *engine) dumpDatabase(ctx context.Context, db string) (dbCounts, error) 
 	cnt.collections = len(sel.Collections)
 	jobs := e.plan(ctx, db, sel.Collections, cluster, batchID)
 	cnt.jobs = len(jobs)
+	if e.opts.Continue {
+		if jobs, err = e.keepEarlier(db, jobs, out); err != nil {
+			return cnt, err
+		}
+	}
 	if e.parallel {
 		err = e.runParallel(ctx, db, jobs, out)
 	} else {
@@ -423,6 +455,15 @@ type job struct {
 	batchID  string // shared snapshot of the classic API on a single server
 	expected int64
 	withData bool
+}
+
+// shardID is the shard a job's file holds when it holds exactly one (a split file of a
+// cluster collection), else "".
+func (j *job) shardID() string {
+	if j.part >= 0 && len(j.shards) == 1 && j.shards[0].Leader != "" {
+		return j.shards[0].ID
+	}
+	return ""
 }
 
 func (j *job) name() string {
@@ -579,7 +620,7 @@ func (w *jobWriter) open() error {
 	if w.file != nil {
 		return nil
 	}
-	f, err := w.out.CreateDataFile(w.j.coll.info.Name, w.j.part)
+	f, err := w.out.CreateDataFile(w.j.coll.info.Name, w.j.part, w.j.shardID())
 	if err != nil {
 		return fmt.Errorf("database %s: create data file of collection %s: %w", w.j.db, w.j.coll.info.Name, err)
 	}
@@ -642,4 +683,70 @@ func (w *jobWriter) abort() {
 	w.e.received.Add(-w.received)
 	w.e.written.Add(-w.written)
 	w.tr.Add(-w.docs, -w.received)
+}
+
+// dataSettings are the options that decide what the data files hold: a run continuing a
+// dump must have the interrupted run's (format.ErrSettingsDiffer otherwise), or its files
+// would mix two kinds.
+func dataSettings(o *Options) (map[string]string, error) {
+	s := map[string]string{
+		"compress-output": strconv.FormatBool(o.CompressOutput),
+		"dump-data":       strconv.FormatBool(o.DumpData),
+	}
+	if o.SplitFilesSet {
+		s["split-files"] = strconv.FormatBool(o.SplitFiles)
+	}
+	if o.Maskings != "" {
+		b, err := os.ReadFile(o.Maskings)
+		if err != nil {
+			return nil, fmt.Errorf("%w: read maskings file %s: %w", ErrUsage, o.Maskings, err)
+		}
+		sum := sha256.Sum256(b)
+		s["maskings"] = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return s, nil
+}
+
+// keepEarlier (--continue) keeps the data files earlier runs committed for the jobs of this
+// run that would write the same file (same collection and part, and the same shard when one
+// was recorded), reports them done, and returns the jobs left to run.
+func (e *engine) keepEarlier(db string, jobs []*job, out Output) ([]*job, error) {
+	type id struct {
+		coll string
+		part int
+	}
+	byID := map[id]*job{}
+	for _, j := range jobs {
+		byID[id{j.coll.info.Name, j.part}] = j
+	}
+	kept, notes, err := out.Keep(func(f KeptFile) bool {
+		j := byID[id{f.Collection, f.Part}]
+		return j != nil && (f.Shard == "" || f.Shard == j.shardID())
+	})
+	for _, n := range notes {
+		e.mu.Lock()
+		e.dropped = append(e.dropped, "database "+db+": "+n)
+		e.mu.Unlock()
+		e.rep.Log("# continue: database " + db + ": " + n)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("database %s: continue: %w", db, err)
+	}
+	done := map[*job]bool{}
+	for _, f := range kept {
+		j := byID[id{f.Collection, f.Part}]
+		done[j] = true
+		tr := e.rep.Start(progress.Job{Database: db, Name: j.name(), Docs: j.expected})
+		tr.Add(f.Documents, 0)
+		tr.Done(nil)
+		e.keptFiles.Add(1)
+		e.keptDocs.Add(f.Documents)
+	}
+	left := jobs[:0:0]
+	for _, j := range jobs {
+		if !done[j] {
+			left = append(left, j)
+		}
+	}
+	return left, nil
 }

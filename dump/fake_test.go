@@ -254,7 +254,7 @@ func (m *memOutput) WriteView(v string, d json.RawMessage) error {
 	m.views[v] = string(d)
 	return nil
 }
-func (m *memOutput) CreateDataFile(c string, part int) (DataFile, error) {
+func (m *memOutput) CreateDataFile(c string, part int, _ string) (DataFile, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.open++
@@ -274,6 +274,8 @@ func (m *memOutput) Finish() error {
 	return nil
 }
 func (m *memOutput) Abort() error { return nil }
+
+func (m *memOutput) Keep(func(KeptFile) bool) ([]KeptFile, []string, error) { return nil, nil, nil }
 
 type memFile struct {
 	m    *memOutput

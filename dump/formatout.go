@@ -13,7 +13,7 @@ var Version = "dev"
 // FormatOutput opens a format.Writer on the database's directory.
 func FormatOutput(_ context.Context, cfg OutputConfig) (Output, error) {
 	w, err := format.NewWriter(cfg.Dir, format.WriterOptions{Overwrite: cfg.Overwrite, Cluster: cfg.Cluster,
-		Database: cfg.Database, Tool: "godump", ToolVersion: Version})
+		Database: cfg.Database, Tool: "godump", ToolVersion: Version, Continue: cfg.Continue, Settings: cfg.Settings})
 	if err != nil {
 		return nil, err
 	}
@@ -42,12 +42,34 @@ func (o *formatOutput) WriteView(name string, def json.RawMessage) error {
 	return err
 }
 
-func (o *formatOutput) CreateDataFile(collection string, part int) (DataFile, error) {
+func (o *formatOutput) CreateDataFile(collection string, part int, shard string) (DataFile, error) {
 	f, err := o.w.CreateDataFile(collection, part, o.compress)
 	if err != nil {
 		return nil, err
 	}
+	if shard != "" {
+		f.SetShard(shard)
+	}
 	return formatDataFile{f}, nil
+}
+
+func (o *formatOutput) Keep(keep func(KeptFile) bool) ([]KeptFile, []string, error) {
+	r := o.w.Resumed()
+	if r == nil {
+		return nil, nil, nil
+	}
+	conv := func(f format.ManifestFile) KeptFile {
+		return KeptFile{Collection: f.Collection, Part: f.Part, Shard: f.Shard, Documents: f.Documents, Run: f.Run}
+	}
+	files, err := o.w.Keep(func(f format.ManifestFile) bool { return keep(conv(f)) })
+	if err != nil {
+		return nil, r.Dropped, err
+	}
+	kept := make([]KeptFile, len(files))
+	for i, f := range files {
+		kept[i] = conv(f)
+	}
+	return kept, r.Dropped, nil
 }
 
 func (o *formatOutput) Finish() error { return o.w.Finish() }

@@ -13,6 +13,16 @@ import (
 type Options struct {
 	OutputDirectory string // --output-directory (or the positional argument)
 	Overwrite       bool   // --overwrite: allow a non-empty output directory
+	// Continue (--continue) carries on an interrupted dump in OutputDirectory: the data files
+	// its manifest records as complete (size and SHA-256 checked again) are kept, the rest is
+	// dumped again.
+	Continue bool
+	// SnapshotPerCollection (--snapshot per-collection) gives every collection job a dump
+	// context (a snapshot) of its own instead of one per server: the dump is no longer one
+	// point in time per server, but each collection's file is committed as soon as it is
+	// complete, so that --continue after an interruption keeps it. The parallel dump API only;
+	// with the classic API every job has its own file anyway.
+	SnapshotPerCollection bool
 
 	AllDatabases             bool     // --all-databases: one subdirectory per database
 	Collections              []string // --collection: only these (repeatable)
@@ -106,6 +116,9 @@ func (o *Options) Validate() (warnings []string, err error) {
 	}
 	if len(o.Collections) > 0 && len(o.IgnoreCollections) > 0 {
 		return nil, usage("--collection and --ignore-collection cannot be used together")
+	}
+	if o.Continue && o.Overwrite {
+		return nil, usage("use either --continue or --overwrite, not both (--overwrite starts the dump again)")
 	}
 	if o.Maskings != "" && !o.DumpData {
 		return nil, usage("use either --maskings or --dump-data false, not both")

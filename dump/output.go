@@ -18,8 +18,13 @@ type Output interface {
 	// WriteView writes <view>.view.json.
 	WriteView(view string, definition json.RawMessage) error
 	// CreateDataFile starts the data file of a collection; part is the split-file number,
-	// or -1 for the single file of a collection.
-	CreateDataFile(collection string, part int) (DataFile, error)
+	// or -1 for the single file of a collection; shard the shard it holds when it holds
+	// one (recorded in the manifest for --continue), else "".
+	CreateDataFile(collection string, part int, shard string) (DataFile, error)
+	// Keep (--continue) offers the data files earlier runs committed: those keep returns
+	// true for stay and are not written again, the others are removed. It returns the files
+	// kept and notes on what was removed and why. A new dump has none.
+	Keep(keep func(KeptFile) bool) (kept []KeptFile, notes []string, err error)
 	// Finish writes our manifest and its completion marker; nothing may follow.
 	Finish() error
 	// Abort removes temporary files after a failure; the directory never looks complete.
@@ -50,6 +55,19 @@ type OutputConfig struct {
 	Cluster   bool   // structure files without the md5 suffix
 	// Root is the top-level output directory; it differs from Dir with --all-databases.
 	Root string
+	// Continue carries on an interrupted dump (--continue); Settings are the options that
+	// decide what the data files hold, which must be the interrupted run's.
+	Continue bool
+	Settings map[string]string
+}
+
+// KeptFile is a data file an earlier, interrupted run committed (--continue).
+type KeptFile struct {
+	Collection string
+	Part       int    // split-file number, -1 for a collection's single file
+	Shard      string // the shard it holds, when recorded
+	Documents  int64
+	Run        int // the run that wrote it (1, 2, ...)
 }
 
 // DumpJSON is the content of dump.json.

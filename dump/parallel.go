@@ -81,6 +81,7 @@ type jobFile struct {
 	maskers   []*masker // idle maskers (one per writer using it at most)
 	masked    bool      // the collection's documents are masked
 	committed bool
+	contexts  int // dump contexts holding shards of the job that have not ended (under mu)
 }
 
 // tracker starts the job's progress tracker at its first use.
@@ -98,7 +99,7 @@ func (jf *jobFile) dataFile() (DataFile, error) {
 	jf.mu.Lock()
 	defer jf.mu.Unlock()
 	if jf.file == nil {
-		f, err := jf.out.CreateDataFile(jf.j.coll.info.Name, jf.j.part)
+		f, err := jf.out.CreateDataFile(jf.j.coll.info.Name, jf.j.part, jf.j.shardID())
 		if err != nil {
 			return nil, fmt.Errorf("database %s: create data file of collection %s: %w", jf.j.db, jf.j.coll.info.Name, err)
 		}
@@ -154,6 +155,21 @@ type contextDump struct {
 	shards []shardRef
 	jobs   map[string]*jobFile // shard id -> its job
 	id     string              // the context id, once started
+
+	// written counts the context's batches handed to the writers and not yet written;
+	// failed is set when one of them was not written (an error, or a cancel).
+	written sync.WaitGroup
+	failed  atomic.Bool
+}
+
+// holds reports whether one of the context's shards belongs to jf.
+func (cd *contextDump) holds(jf *jobFile) bool {
+	for _, j := range cd.jobs {
+		if j == jf {
+			return true
+		}
+	}
+	return false
 }
 
 // describe names what a context dumps, for errors: its first shard's collection and how many
@@ -189,20 +205,31 @@ func (cd *contextDump) describe() string {
 type fetchedBatch struct {
 	buf *bytes.Buffer
 	jf  *jobFile
+	cd  *contextDump
 }
 
 // planContexts groups the shards of the data jobs by server, each server's shards ordered
 // smallest first (see "Order" above).
-func planContexts(db string, jobs []*jobFile) []*contextDump {
+//
+// perJob gives every job contexts of its own (one per server it has shards on) instead:
+// --snapshot per-collection.
+func planContexts(db string, jobs []*jobFile, perJob bool) []*contextDump {
 	byServer := map[string]*contextDump{}
 	var servers []string
-	for _, jf := range jobs {
+	for i, jf := range jobs {
 		for _, s := range jf.j.shards {
-			cd := byServer[s.Leader]
+			key := s.Leader
+			if perJob {
+				key = fmt.Sprintf("%s\x00%08d", s.Leader, i)
+			}
+			cd := byServer[key]
 			if cd == nil {
 				cd = &contextDump{db: db, server: s.Leader, jobs: map[string]*jobFile{}}
-				byServer[s.Leader] = cd
-				servers = append(servers, s.Leader)
+				byServer[key] = cd
+				servers = append(servers, key)
+			}
+			if !cd.holds(jf) {
+				jf.contexts++
 			}
 			cd.shards = append(cd.shards, s)
 			cd.jobs[s.ID] = jf
@@ -257,7 +284,7 @@ func (e *engine) runParallel(ctx context.Context, db string, jobs []*job, out Ou
 		}
 	}()
 
-	contexts := planContexts(db, files)
+	contexts := planContexts(db, files, e.opts.SnapshotPerCollection)
 	running := max(1, min(len(contexts), e.opts.Threads))
 	fetchers := max(1, e.opts.Threads*e.opts.NetworkThreads/running)
 	g, gctx := errgroup.WithContext(ctx)
@@ -274,7 +301,10 @@ func (e *engine) runParallel(ctx context.Context, db string, jobs []*job, out Ou
 				return gctx.Err()
 			}
 			defer func() { <-slots }()
-			return e.runContext(gctx, cd, fetchers, batches)
+			if err := e.runContext(gctx, cd, fetchers, batches); err != nil {
+				return err
+			}
+			return e.contextEnded(gctx, cd)
 		})
 	}
 	go func() {
@@ -286,10 +316,16 @@ func (e *engine) runParallel(ctx context.Context, db string, jobs []*job, out Ou
 			var masked bytes.Buffer
 			var werr error
 			for b := range batches { // drained to the end, so that no fetcher waits forever
+				written := false
 				if werr == nil && gctx.Err() == nil {
 					werr = e.writeBatch(b.jf, b.buf.Bytes(), &masked)
+					written = werr == nil
 				}
 				putBuf(b.buf)
+				if !written {
+					b.cd.failed.Store(true)
+				}
+				b.cd.written.Done()
 				if werr != nil {
 					return werr // cancels gctx; the other writers drain the channel
 				}
@@ -303,19 +339,48 @@ func (e *engine) runParallel(ctx context.Context, db string, jobs []*job, out Ou
 		}
 		return err
 	}
-	// every context has ended (204 on each of its fetchers): the files are complete
-	cg, _ := errgroup.WithContext(ctx)
-	cg.SetLimit(e.opts.Threads)
+	// every context has ended and committed its jobs' files; a job without shards (none
+	// selected) was in no context and gets its (empty) file now
 	for _, jf := range files {
-		cg.Go(func() error {
+		if len(jf.j.shards) == 0 {
 			if err := jf.commit(); err != nil {
 				return err
 			}
 			jf.tracker().Done(nil)
-			return nil
-		})
+		}
 	}
-	return cg.Wait()
+	return nil
+}
+
+// contextEnded runs when every fetcher of a context got its 204: once the writers have
+// written its last batches, the files of the jobs whose every context has ended are complete
+// and committed at once (so that --continue keeps them if a later context fails), not at
+// the end of the database.
+func (e *engine) contextEnded(ctx context.Context, cd *contextDump) error {
+	cd.written.Wait()
+	if cd.failed.Load() || ctx.Err() != nil {
+		return ctx.Err() // the failure itself is returned by the writer that had it
+	}
+	seen := map[*jobFile]bool{}
+	for _, s := range cd.shards {
+		jf := cd.jobs[s.ID]
+		if seen[jf] {
+			continue
+		}
+		seen[jf] = true
+		jf.mu.Lock()
+		jf.contexts--
+		last := jf.contexts == 0
+		jf.mu.Unlock()
+		if !last {
+			continue
+		}
+		if err := jf.commit(); err != nil {
+			return err
+		}
+		jf.tracker().Done(nil)
+	}
+	return nil
 }
 
 // writeWithoutData writes the empty file of a collection whose data is not dumped (a split
@@ -327,7 +392,7 @@ func (e *engine) writeWithoutData(j *job, out Output) (err error) {
 		return nil
 	}
 	name := j.coll.info.Name
-	f, err := out.CreateDataFile(name, -1)
+	f, err := out.CreateDataFile(name, -1, "")
 	if err != nil {
 		return fmt.Errorf("database %s: create data file of collection %s: %w", j.db, name, err)
 	}
@@ -449,9 +514,11 @@ func (e *engine) runFetcher(ctx context.Context, cd *contextDump, counter *atomi
 		if err != nil || b == nil {
 			return err // nil: the context is exhausted
 		}
+		cd.written.Add(1)
 		select {
-		case batches <- fetchedBatch{buf: b, jf: jf}:
+		case batches <- fetchedBatch{buf: b, jf: jf, cd: cd}:
 		case <-ctx.Done():
+			cd.written.Done()
 			putBuf(b)
 			return ctx.Err()
 		}

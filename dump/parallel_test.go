@@ -182,7 +182,7 @@ func TestPlanContextsByServer(t *testing.T) {
 		mk("small", shardRef{ID: "s5", Leader: "PRMR-1", Docs: 10}),
 	}
 	var got []string
-	for _, cd := range planContexts("shop", files) {
+	for _, cd := range planContexts("shop", files, false) {
 		var ids []string
 		for _, s := range cd.shards {
 			ids = append(ids, s.ID)

@@ -533,7 +533,7 @@ func TestDumpInterrupted(t *testing.T) {
 	}
 	// One line each: the interrupt on stderr, what was done and what to do on stdout; no
 	// "context canceled" of the requests cut short.
-	if !strings.HasPrefix(out.String(), "Interrupted after ") || !strings.Contains(out.String(), "run the dump again with --overwrite true") ||
+	if !strings.HasPrefix(out.String(), "Interrupted after ") || !strings.Contains(out.String(), "run the dump again with --continue true") ||
 		strings.Count(errOut.String(), "godump: interrupted; temporary files removed, the dump is incomplete") != 1 ||
 		strings.Contains(out.String()+errOut.String(), "context canceled") {
 		t.Errorf("interrupt messages:\nstdout:\n%s\nstderr:\n%s", out.String(), errOut.String())

@@ -71,6 +71,13 @@ var (
 	// ErrExists: the output directory already holds a dump and overwriting was
 	// not requested.
 	ErrExists = errors.New("output directory is not empty")
+	// ErrComplete: --continue on a dump godump already finished.
+	ErrComplete = errors.New("the dump is already complete")
+	// ErrNothingToContinue: --continue on a directory that holds no interrupted godump dump.
+	ErrNothingToContinue = errors.New("no interrupted godump dump to continue")
+	// ErrSettingsDiffer: --continue with options that write other files than the
+	// interrupted run did.
+	ErrSettingsDiffer = errors.New("the interrupted dump was made with other options")
 )
 
 // MaxLineSize bounds the memory one line may take (a single document). ArangoDB

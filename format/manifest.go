@@ -25,6 +25,30 @@ type Manifest struct {
 	FinishedAt  time.Time      `json:"finishedAt"`
 	Files       []ManifestFile `json:"files"`
 	Complete    bool           `json:"complete"`
+	// Settings are the options that decide what the data files hold (compression, maskings,
+	// split files...): a run continuing the dump (--continue) must have the same ones.
+	Settings map[string]string `json:"settings,omitempty"`
+	// Runs are the godump runs that wrote the files, in order: more than one when the dump
+	// was continued after an interruption. A file's run says which (ManifestFile.Run); the
+	// files of different runs are not one point in time.
+	Runs []ManifestRun `json:"runs,omitempty"`
+}
+
+// ManifestRun is one run of godump on the dump.
+type ManifestRun struct {
+	Run       int       `json:"run"` // 1, 2, ...
+	StartedAt time.Time `json:"startedAt"`
+	// LastTick is the server's tick when the run read the inventory (dump.json's
+	// lastTickAtDumpStart of that run).
+	LastTick string `json:"lastTickAtDumpStart,omitempty"`
+}
+
+// RunOf returns the run that wrote a file: its Run, or 1 for a manifest without runs.
+func (m *Manifest) RunOf(f *ManifestFile) int {
+	if f == nil || f.Run == 0 {
+		return 1
+	}
+	return f.Run
 }
 
 // ManifestFile describes one data file.
@@ -38,6 +62,11 @@ type ManifestFile struct {
 	UncompressedSize int64  `json:"uncompressedSize"`
 	Documents        int64  `json:"documents"` // lines
 	SHA256           string `json:"sha256"`    // of the bytes on disk, lower-case hex
+	// Shard is the shard the file holds when it holds one (cluster, --split-files).
+	Shard string `json:"shard,omitempty"`
+	// Run is the run of godump that wrote the file (Manifest.Runs); 0 in manifests written
+	// before runs were recorded, which had one run.
+	Run int `json:"run,omitempty"`
 }
 
 // ReadManifest reads dir/godump-manifest.json; (nil, nil) when absent.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -39,6 +40,16 @@ type WriterOptions struct {
 	// Reproducible leaves the run's times out of the manifest (startedAt and finishedAt are
 	// the zero time), so that two runs over the same data write the same bytes.
 	Reproducible bool
+	// Settings are recorded in the manifest (Manifest.Settings); with Continue they must
+	// equal the interrupted run's.
+	Settings map[string]string
+	// Continue carries on an interrupted dump (godump --continue): the data files its
+	// manifest records and that still match their size and SHA-256 are kept (Keep decides
+	// which of them the new run wants), every other dump data file and temporary is removed,
+	// and the manifest stays "complete": false until Finish. A directory without files
+	// starts a new dump; one without our manifest, or with a complete one, is an error
+	// (ErrNothingToContinue, ErrComplete).
+	Continue bool
 }
 
 // Writer writes one database's dump directory. Its methods are safe for
@@ -55,6 +66,20 @@ type Writer struct {
 	names   map[string]bool   // final file names taken
 	files   []ManifestFile
 	pending int
+	runs    []ManifestRun // earlier runs (Continue) and this one, last
+	// Resumed reports what Continue found (nil for a new dump).
+	resumed *Resumed
+}
+
+// Resumed is what a Writer with Continue found in the directory.
+type Resumed struct {
+	// Earlier are the data files of earlier runs that match their manifest entries.
+	Earlier []ManifestFile
+	// Dropped says, one line each, which files were removed and why (no longer matching
+	// the manifest, not recorded in it).
+	Dropped []string
+	// Runs is the number of earlier runs.
+	Runs int
 }
 
 // tmpPrefix starts the names of files being written; arangorestore never
@@ -70,6 +95,9 @@ func NewWriter(dir string, opts WriterOptions) (*Writer, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("create dump directory: %w", err)
+	}
+	if opts.Continue {
+		return continueWriter(dir, opts, entries)
 	}
 	for _, e := range entries {
 		if e.IsDir() {
@@ -100,7 +128,8 @@ func NewWriter(dir string, opts WriterOptions) (*Writer, error) {
 	if opts.StartedAt.IsZero() && !opts.Reproducible {
 		opts.StartedAt = time.Now()
 	}
-	w := &Writer{dir: dir, opts: opts, ids: map[string]string{}, names: map[string]bool{}}
+	w := &Writer{dir: dir, opts: opts, ids: map[string]string{}, names: map[string]bool{},
+		runs: []ManifestRun{{Run: 1, StartedAt: runTime(opts)}}}
 	// From the start the directory says it is unfinished: a dump stopped at any point
 	// (Ctrl-C, a crash) leaves a manifest with "complete": false listing the data files
 	// committed so far, which gorestore refuses without --force, instead of looking like an
@@ -109,6 +138,153 @@ func NewWriter(dir string, opts WriterOptions) (*Writer, error) {
 		return nil, err
 	}
 	return w, nil
+}
+
+func runTime(opts WriterOptions) time.Time {
+	if opts.Reproducible {
+		return time.Time{}
+	}
+	return time.Now().UTC()
+}
+
+// continueWriter opens an interrupted dump for NewWriter with Continue.
+func continueWriter(dir string, opts WriterOptions, entries []fs.DirEntry) (*Writer, error) {
+	m, err := ReadManifest(dir)
+	if err != nil {
+		return nil, fmt.Errorf("continue dump: %w", err)
+	}
+	if m == nil {
+		for _, e := range entries {
+			if !e.IsDir() && e.Name() != ContinueFileName {
+				return nil, &Error{File: dir, Err: fmt.Errorf("%w: the directory holds %s but no %s (not a dump godump started)", ErrNothingToContinue, e.Name(), ManifestFileName)}
+			}
+		}
+		o := opts
+		o.Continue = false
+		return NewWriter(dir, o) // an empty directory: this run is the first
+	}
+	if m.Complete {
+		return nil, &Error{File: filepath.Join(dir, ManifestFileName), Err: fmt.Errorf("%w (finished at %s)", ErrComplete, m.FinishedAt.Format(time.RFC3339))}
+	}
+	if diff := settingsDiff(m.Settings, opts.Settings); diff != "" {
+		return nil, &Error{File: filepath.Join(dir, ManifestFileName), Err: fmt.Errorf("%w: %s; continue with the same options, or start again with overwrite", ErrSettingsDiffer, diff)}
+	}
+	if opts.Tool == "" {
+		opts.Tool = "godump"
+	}
+	opts.StartedAt = m.StartedAt
+	w := &Writer{dir: dir, opts: opts, ids: map[string]string{}, names: map[string]bool{}, resumed: &Resumed{}}
+	w.runs = append(w.runs, m.Runs...)
+	if len(w.runs) == 0 {
+		w.runs = []ManifestRun{{Run: 1, StartedAt: m.StartedAt}}
+	}
+	w.resumed.Runs = len(w.runs)
+	w.runs = append(w.runs, ManifestRun{Run: len(w.runs) + 1, StartedAt: runTime(opts)})
+	recorded := map[string]ManifestFile{}
+	for _, f := range m.Files {
+		recorded[f.Name] = f
+	}
+	for _, e := range entries {
+		n := e.Name()
+		if e.IsDir() {
+			continue
+		}
+		_, ok := recorded[n]
+		switch {
+		case strings.HasPrefix(n, tmpPrefix):
+		case isDataFileName(n) && !ok:
+			w.resumed.Dropped = append(w.resumed.Dropped, fmt.Sprintf("%s: not recorded as complete in %s (it is written again)", n, ManifestFileName))
+		default:
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, n)); err != nil && !os.IsNotExist(err) {
+			return nil, fmt.Errorf("continue dump %s: %w", dir, err)
+		}
+	}
+	for _, f := range m.Files {
+		if f.Run == 0 {
+			f.Run = 1
+		}
+		if err := VerifyFile(filepath.Join(dir, f.Name), f); err != nil {
+			w.resumed.Dropped = append(w.resumed.Dropped, fmt.Sprintf("%s: %v (it is written again)", f.Name, err))
+			if err := os.Remove(filepath.Join(dir, f.Name)); err != nil && !os.IsNotExist(err) {
+				return nil, fmt.Errorf("continue dump %s: %w", dir, err)
+			}
+			continue
+		}
+		w.files = append(w.files, f)
+		w.names[f.Name] = true
+		w.resumed.Earlier = append(w.resumed.Earlier, f)
+	}
+	if err := w.writeManifest(false); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// settingsDiff names the settings that differ between an interrupted run and this one.
+func settingsDiff(was, now map[string]string) string {
+	keys := map[string]bool{}
+	for k := range was {
+		keys[k] = true
+	}
+	for k := range now {
+		keys[k] = true
+	}
+	var diffs []string
+	for k := range keys {
+		if was[k] != now[k] {
+			diffs = append(diffs, fmt.Sprintf("%s was %q, now %q", k, was[k], now[k]))
+		}
+	}
+	sort.Strings(diffs)
+	return strings.Join(diffs, ", ")
+}
+
+// Resumed reports what Continue found in the directory; nil for a new dump.
+func (w *Writer) Resumed() *Resumed { return w.resumed }
+
+// Keep decides which data files of earlier runs the continuing run keeps: those for which
+// keep returns true stay (and the run does not write them again); the others are removed
+// from the directory and the manifest (a collection no longer dumped, a shard that moved).
+// It returns the files kept.
+func (w *Writer) Keep(keep func(ManifestFile) bool) ([]ManifestFile, error) {
+	if w.resumed == nil {
+		return nil, nil
+	}
+	current := w.runs[len(w.runs)-1].Run
+	w.mu.Lock()
+	var kept, files []ManifestFile
+	var drop []string
+	for _, f := range w.files {
+		if f.Run == current || keep(f) {
+			files = append(files, f)
+			if f.Run != current {
+				kept = append(kept, f)
+			}
+			continue
+		}
+		drop = append(drop, f.Name)
+		delete(w.names, f.Name)
+	}
+	w.files = files
+	w.mu.Unlock()
+	for _, n := range drop {
+		w.resumed.Dropped = append(w.resumed.Dropped, fmt.Sprintf("%s: not part of this run's dump (removed)", n))
+	}
+	if len(drop) > 0 {
+		// the manifest first: it must never list a file that is gone
+		w.manifested = -1
+		if err := w.writeManifest(false); err != nil {
+			return nil, err
+		}
+		for _, n := range drop {
+			if err := os.Remove(filepath.Join(w.dir, n)); err != nil && !os.IsNotExist(err) {
+				return nil, fmt.Errorf("continue dump %s: %w", w.dir, err)
+			}
+		}
+	}
+	return kept, nil
 }
 
 // Dumps hold whatever the database holds, _users' password hashes included, so what the
@@ -228,6 +404,9 @@ func (w *Writer) WriteDumpJSON(m DumpMeta) error {
 	if err != nil {
 		return fmt.Errorf("write dump.json: %w", err)
 	}
+	w.mu.Lock()
+	w.runs[len(w.runs)-1].LastTick = m.LastTickAtDumpStart
+	w.mu.Unlock()
 	return w.writeFileAtomic(DumpJSONFileName, b)
 }
 
@@ -324,7 +503,8 @@ func (w *Writer) CreateDataFile(collection string, part int, compress bool) (*Da
 		w.release(name)
 		return nil, fmt.Errorf("create data file %s: %w", name, err)
 	}
-	dw := &DataFileWriter{w: w, f: f, name: name, collection: collection, part: part, compressed: compress, level: level, hash: sha256.New()}
+	dw := &DataFileWriter{w: w, f: f, name: name, collection: collection, part: part, compressed: compress, level: level, hash: sha256.New(),
+		run: w.runs[len(w.runs)-1].Run}
 	dw.disk = &countingWriter{w: &hashingWriter{w: f, h: dw.hash}}
 	return dw, nil
 }
@@ -445,6 +625,7 @@ func (w *Writer) writeManifest(complete bool) error {
 	defer w.manifestMu.Unlock()
 	w.mu.Lock()
 	files := append([]ManifestFile{}, w.files...)
+	runs := append([]ManifestRun{}, w.runs...)
 	w.mu.Unlock()
 	if !complete && len(files) > 0 && len(files) == w.manifested {
 		return nil
@@ -458,6 +639,8 @@ func (w *Writer) writeManifest(complete bool) error {
 		StartedAt:   w.opts.StartedAt.UTC(),
 		Files:       files,
 		Complete:    complete,
+		Settings:    w.opts.Settings,
+		Runs:        runs,
 	}
 	if complete && !w.opts.Reproducible {
 		m.FinishedAt = time.Now().UTC()
@@ -538,6 +721,8 @@ type DataFileWriter struct {
 	part       int
 	compressed bool
 	level      int
+	run        int
+	shard      string
 
 	mu      sync.Mutex
 	hash    hash.Hash
@@ -553,6 +738,13 @@ type DataFileWriter struct {
 
 // Name returns the final base name of the file.
 func (f *DataFileWriter) Name() string { return f.name }
+
+// SetShard records the shard the file holds in its manifest entry; call it before Commit.
+func (f *DataFileWriter) SetShard(id string) {
+	f.mu.Lock()
+	f.shard = id
+	f.mu.Unlock()
+}
 
 // Lines returns the number of lines written so far.
 func (f *DataFileWriter) Lines() int64 {
@@ -676,6 +868,8 @@ func (f *DataFileWriter) Commit() (ManifestFile, error) {
 		UncompressedSize: f.raw,
 		Documents:        f.lines,
 		SHA256:           hex.EncodeToString(f.hash.Sum(nil)),
+		Shard:            f.shard,
+		Run:              f.run,
 	}
 	f.w.mu.Lock()
 	f.w.files = append(f.w.files, mf)

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -19,6 +21,10 @@ type CollectionInfo struct {
 	DataBytes int64    `json:"dataBytes"` // on disk
 	Files     int      `json:"files"`
 	Indexes   []string `json:"indexes"` // "name (type on fields)"
+	// Runs are the godump runs that wrote the collection's data files (a dump continued
+	// after an interruption has several, and is not one point in time); empty without a
+	// godump manifest.
+	Runs []int `json:"runs,omitempty"`
 }
 
 // DatabaseInfo is what --list --json shows about one database of the dump.
@@ -28,6 +34,9 @@ type DatabaseInfo struct {
 	Target      string           `json:"target"` // the database it is restored into
 	Collections []CollectionInfo `json:"collections"`
 	Views       []ViewInfo       `json:"views"`
+	// Runs describes the godump runs that wrote the dump when there were several
+	// (godump --continue): when each started, and the server tick it dumped from.
+	Runs []format.ManifestRun `json:"runs,omitempty"`
 }
 
 // ViewInfo is one view of the dump.
@@ -47,6 +56,9 @@ func (p *Plan) List(count bool) ([]DatabaseInfo, error) {
 		}
 		di := DatabaseInfo{Name: dp.Source.Name, Directory: dp.Source.Dir, Target: dp.Target,
 			Collections: infos, Views: []ViewInfo{}}
+		if m := dp.Source.Manifest; m != nil && len(m.Runs) > 1 {
+			di.Runs = m.Runs
+		}
 		if di.Collections == nil {
 			di.Collections = []CollectionInfo{}
 		}
@@ -73,6 +85,7 @@ func (dp *DatabasePlan) Describe(count bool) ([]CollectionInfo, error) {
 		if c.Source.Type == format.TypeEdge {
 			ci.Type = "edge"
 		}
+		ci.Runs = runsOf(dp.Source.Manifest, c.Source)
 		for _, raw := range c.Source.Indexes {
 			var ix struct {
 				Name   string `json:"name"`
@@ -122,6 +135,23 @@ func countDocs(db *format.Database, c *format.Collection) (int64, error) {
 	return format.CountDocuments(c.DataFiles)
 }
 
+// runsOf lists the runs that wrote a collection's data files, in order.
+func runsOf(m *format.Manifest, c *format.Collection) []int {
+	if m == nil {
+		return nil
+	}
+	seen := map[int]bool{}
+	var runs []int
+	for _, f := range c.DataFiles {
+		if mf := manifestFile(m, f.Name); mf != nil && !seen[m.RunOf(mf)] {
+			seen[m.RunOf(mf)] = true
+			runs = append(runs, m.RunOf(mf))
+		}
+	}
+	sort.Ints(runs)
+	return runs
+}
+
 func manifestFile(m *format.Manifest, name string) *format.ManifestFile {
 	for i := range m.Files {
 		if m.Files[i].Name == name {
@@ -145,8 +175,24 @@ func (p *Plan) WriteList(w io.Writer, count, showTarget bool) error {
 		if err != nil {
 			return err
 		}
+		var runs []format.ManifestRun
+		if m := dp.Source.Manifest; m != nil && len(m.Runs) > 1 {
+			runs = m.Runs
+			fmt.Fprintf(w, "  written by %d godump runs (continued after an interruption; not one point in time):\n", len(runs))
+			for _, r := range runs {
+				fmt.Fprintf(w, "    run %d started %s", r.Run, r.StartedAt.Format("2006-01-02 15:04:05Z07:00"))
+				if r.LastTick != "" {
+					fmt.Fprintf(w, ", server tick %s", r.LastTick)
+				}
+				fmt.Fprintln(w)
+			}
+		}
 		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "  COLLECTION\tTYPE\tDOCUMENTS\tSIZE\tFILES\tINDEXES")
+		header := "  COLLECTION\tTYPE\tDOCUMENTS\tSIZE\tFILES\tINDEXES"
+		if runs != nil {
+			header = "  COLLECTION\tTYPE\tDOCUMENTS\tSIZE\tFILES\tRUN\tINDEXES"
+		}
+		fmt.Fprintln(tw, header)
 		for _, ci := range infos {
 			n := "?"
 			if ci.Documents >= 0 {
@@ -159,6 +205,18 @@ func (p *Plan) WriteList(w io.Writer, count, showTarget bool) error {
 			idx := strings.Join(ci.Indexes, "; ")
 			if idx == "" {
 				idx = "-"
+			}
+			if runs != nil {
+				rs := make([]string, len(ci.Runs))
+				for i, r := range ci.Runs {
+					rs[i] = strconv.Itoa(r)
+				}
+				run := strings.Join(rs, ",")
+				if run == "" {
+					run = "-"
+				}
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\t%s\n", label, ci.Type, n, humanBytes(ci.DataBytes), ci.Files, run, idx)
+				continue
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\n", label, ci.Type, n, humanBytes(ci.DataBytes), ci.Files, idx)
 		}

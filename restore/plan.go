@@ -415,6 +415,9 @@ func checkStructuresListed(db *format.Database, selected func(string) bool) erro
 func (p *Plan) checkComplete(dp *DatabasePlan, force bool) error {
 	db := dp.Source
 	m := db.Manifest
+	if m != nil && m.Complete && len(m.Runs) > 1 {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("database %s: the dump was written by %d godump runs (continued after an interruption), so its collections are not one point in time; gorestore --list shows which run wrote each", dp.Target, len(m.Runs)))
+	}
 	if (m == nil || m.Complete) && len(db.Temporaries) == 0 {
 		return nil
 	}

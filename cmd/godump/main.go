@@ -103,6 +103,8 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer, logs 
 	o := dump.DefaultOptions()
 	fs.StringVar(&o.OutputDirectory, "output-directory", o.OutputDirectory, "output directory (or give it as the only argument)")
 	cliflag.BoolVar(fs, &o.Overwrite, "overwrite", false, "write into an existing, non-empty output directory")
+	cliflag.BoolVar(fs, &o.Continue, "continue", false, "carry on an interrupted dump in the output directory: keep the data files its manifest records as complete (size and SHA-256 checked again) and dump the rest (godump)")
+	snapshot := fs.String("snapshot", "per-server", "per-server: one snapshot per server (arangodump's, one point in time per server); per-collection: one per collection, each file committed when complete, so that --continue keeps more after an interruption (godump; parallel dump API)")
 	cliflag.BoolVar(fs, &o.AllDatabases, "all-databases", false, "dump every database the user can access, one subdirectory each")
 	fs.StringArrayVar(&o.Collections, "collection", nil, "dump only this collection (repeatable)")
 	fs.StringArrayVar(&o.IgnoreCollections, "ignore-collection", nil, "do not dump this collection (repeatable)")
@@ -196,6 +198,14 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer, logs 
 		fmt.Fprintln(stderr, "godump: --all-databases cannot be combined with --server.database")
 		return exitUsage
 	}
+	switch *snapshot {
+	case "per-server":
+	case "per-collection":
+		o.SnapshotPerCollection = true
+	default:
+		fmt.Fprintf(stderr, "godump: --snapshot %q: use per-server or per-collection\n", *snapshot)
+		return exitUsage
+	}
 	o.SplitFilesSet = fs.Changed("split-files")
 	o.RequestTimeout = copts.RequestTimeout
 	if _, err := o.Validate(); err != nil {
@@ -254,11 +264,17 @@ func finish(ctx context.Context, stdout, stderr io.Writer, asJSON bool, dir stri
 	}
 	if code == exitInterrupted && sum != nil {
 		// what was done and what to do, not a success-style summary
-		fmt.Fprintf(stdout, "Interrupted after %.2f s: %d document(s) in %d batch(es) written to %s. It has no completion marker, so gorestore refuses it (unless --force true); run the dump again with --overwrite true for a complete one.\n",
+		fmt.Fprintf(stdout, "Interrupted after %.2f s: %d document(s) in %d batch(es) written to %s. It has no completion marker, so gorestore refuses it (unless --force true); run the dump again with --continue true to finish it (the data files already complete are kept), or with --overwrite true to start again.\n",
 			sum.Elapsed.Seconds(), sum.Documents, sum.Batches, dir)
 	}
 	if err == nil && sum != nil {
 		fmt.Fprintln(stdout, summaryLine(sum, dir))
+		if sum.KeptFiles > 0 {
+			fmt.Fprintf(stdout, "Continued: %d data file(s) holding %d document(s) kept from the earlier run(s); the dump is not one point in time (gorestore --list shows each collection's run).\n", sum.KeptFiles, sum.KeptDocuments)
+		}
+		if len(sum.Complete) > 0 {
+			fmt.Fprintf(stdout, "Already complete, left as they were: %s.\n", strings.Join(sum.Complete, ", "))
+		}
 	}
 	return code
 }
@@ -335,6 +351,10 @@ type summaryJSON struct {
 	Seconds          float64  `json:"seconds"`
 	Warnings         []string `json:"warnings"`
 	SkippedDatabases []string `json:"skippedDatabases,omitempty"`
+	KeptFiles        int      `json:"keptFiles,omitempty"`
+	KeptDocuments    int64    `json:"keptDocuments,omitempty"`
+	CompleteAlready  []string `json:"alreadyCompleteDatabases,omitempty"`
+	Removed          []string `json:"removedFiles,omitempty"`
 }
 
 func jsonSummary(s *dump.Summary, dir string, err error, code int) summaryJSON {
@@ -348,6 +368,7 @@ func jsonSummary(s *dump.Summary, dir string, err error, code int) summaryJSON {
 		j.Documents, j.Batches, j.Retries = s.Documents, s.Batches, s.Retries
 		j.BytesReceived, j.BytesWritten, j.BytesOnDisk = s.BytesReceived, s.BytesWritten, dirSize(dir)
 		j.Protocol, j.Seconds, j.SkippedDatabases = s.Protocol, s.Elapsed.Seconds(), s.Skipped
+		j.KeptFiles, j.KeptDocuments, j.CompleteAlready, j.Removed = s.KeptFiles, s.KeptDocuments, s.Complete, s.Dropped
 		if s.Warnings != nil {
 			j.Warnings = s.Warnings
 		}
