@@ -80,6 +80,8 @@ type Summary struct {
 	KeptDocuments int64
 	Complete      []string
 	Dropped       []string
+	// ArchiveBytes is the size of the archive written (--archive).
+	ArchiveBytes int64
 }
 
 // engine is one run of Run.
@@ -101,7 +103,8 @@ type engine struct {
 	// (--all-databases announces every database's jobs before the first starts).
 	prePlanned map[string]int
 
-	settings          map[string]string // what decides the data files' contents (--continue)
+	settings          map[string]string     // what decides the data files' contents (--continue)
+	archive           *format.ArchiveWriter // --archive
 	keptFiles         atomic.Int64
 	keptDocs          atomic.Int64
 	complete, dropped []string
@@ -177,7 +180,11 @@ func Run(ctx context.Context, conn *client.Conn, o Options, rep progress.Reporte
 		e.opts.SplitFiles = false
 	}
 
-	if open, mode := format.OpenToOthers(e.opts.OutputDirectory); open {
+	if e.opts.Archive != nil {
+		if e.archive, err = format.NewArchiveWriter(e.opts.Archive, "godump", Version); err != nil {
+			return sum, fmt.Errorf("write archive %s: %w", e.opts.ArchiveName, err)
+		}
+	} else if open, mode := format.OpenToOthers(e.opts.OutputDirectory); open {
 		// Its files are 0600 whatever the directory, but others can list (or, writable,
 		// replace) them; the directory is the user's, so it is named rather than changed.
 		e.warn(fmt.Sprintf("output directory %s (mode %04o) can be read or written by other users, and a dump may hold password hashes (_users): \"chmod 700 %s\" makes it private",
@@ -188,8 +195,10 @@ func Run(ctx context.Context, conn *client.Conn, o Options, rep progress.Reporte
 		if dbs, err = e.listDatabases(ctx); err != nil {
 			return sum, err
 		}
-		if err := checkRoot(e.opts.OutputDirectory, e.opts.Overwrite || e.opts.Continue); err != nil {
-			return sum, err
+		if e.archive == nil {
+			if err := checkRoot(e.opts.OutputDirectory, e.opts.Overwrite || e.opts.Continue); err != nil {
+				return sum, err
+			}
 		}
 	}
 	if len(dbs) > 1 {
@@ -203,7 +212,7 @@ func Run(ctx context.Context, conn *client.Conn, o Options, rep progress.Reporte
 			if ctx.Err() != nil {
 				return sum, fmt.Errorf("%w: %w", ErrInterrupted, err)
 			}
-			if e.opts.AllDatabases && e.opts.Force {
+			if e.opts.AllDatabases && e.opts.Force && e.archive == nil {
 				e.warn(fmt.Sprintf("database %s failed, continuing with the next one (--force): %v", db, err))
 				sum.Skipped = append(sum.Skipped, db)
 				continue
@@ -211,6 +220,13 @@ func Run(ctx context.Context, conn *client.Conn, o Options, rep progress.Reporte
 			return sum, err
 		}
 		sum.Databases++
+	}
+	if e.archive != nil {
+		// the end marker, last: without it the stream reads as cut short
+		if err := e.archive.Close(); err != nil {
+			return sum, fmt.Errorf("write archive %s: %w", e.opts.ArchiveName, err)
+		}
+		sum.ArchiveBytes = e.archive.Written()
 	}
 	return sum, nil
 }
@@ -338,12 +354,17 @@ func (e *engine) dumpDatabase(ctx context.Context, db string) (dbCounts, error) 
 		e.warn(fmt.Sprintf("database %s: %s", db, w))
 	}
 	dir := e.opts.OutputDirectory
+	archiveDir := ""
 	if e.opts.AllDatabases {
-		dir = filepath.Join(dir, databaseDir(db, inv.Properties))
+		archiveDir = databaseDir(db, inv.Properties)
+		dir = filepath.Join(dir, archiveDir)
+	}
+	if e.archive != nil {
+		dir = e.opts.ArchiveName + ": " + archiveDir
 	}
 	out, err := e.opts.Open(ctx, OutputConfig{Dir: dir, Database: db, Overwrite: e.opts.Overwrite,
 		Compress: e.opts.CompressOutput, Cluster: cluster, Root: e.opts.OutputDirectory,
-		Continue: e.opts.Continue, Settings: e.settings})
+		Continue: e.opts.Continue, Settings: e.settings, Archive: e.archive, ArchiveDir: archiveDir})
 	if e.opts.Continue && errors.Is(err, format.ErrComplete) {
 		// an earlier run finished this database (--all-databases stopped at a later one)
 		e.mu.Lock()
@@ -372,13 +393,15 @@ func (e *engine) dumpDatabase(ctx context.Context, db string) (dbCounts, error) 
 			return cnt, err
 		}
 	}
-	if e.parallel {
-		err = e.runParallel(ctx, db, jobs, out)
-	} else {
-		err = e.runJobs(ctx, jobs, out)
-	}
-	if err != nil {
-		return cnt, err
+	for _, group := range e.phases(jobs) {
+		if e.parallel {
+			err = e.runParallel(ctx, db, group, out)
+		} else {
+			err = e.runJobs(ctx, group, out)
+		}
+		if err != nil {
+			return cnt, err
+		}
 	}
 	if err := out.Finish(); err != nil {
 		return cnt, fmt.Errorf("database %s: finish dump directory %s: %w", db, dir, err)
@@ -749,4 +772,33 @@ func (e *engine) keepEarlier(db string, jobs []*job, out Output) ([]*job, error)
 		}
 	}
 	return left, nil
+}
+
+// phases groups the jobs that run one after the other. A directory has one group. An
+// archive is restored while it is read, in arangorestore's order, so its data comes in that
+// order (SPEC.md §11): _analyzers' first (views and inverted indexes need the analyzers),
+// _users' last (restoring it may change the restoring user's credentials), each group with
+// dump contexts of its own.
+func (e *engine) phases(jobs []*job) [][]*job {
+	if e.archive == nil {
+		return [][]*job{jobs}
+	}
+	var first, middle, last []*job
+	for _, j := range jobs {
+		switch j.coll.info.Name {
+		case "_analyzers":
+			first = append(first, j)
+		case "_users":
+			last = append(last, j)
+		default:
+			middle = append(middle, j)
+		}
+	}
+	var out [][]*job
+	for _, g := range [][]*job{first, middle, last} {
+		if len(g) > 0 {
+			out = append(out, g)
+		}
+	}
+	return out
 }

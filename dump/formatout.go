@@ -12,8 +12,16 @@ var Version = "dev"
 
 // FormatOutput opens a format.Writer on the database's directory.
 func FormatOutput(_ context.Context, cfg OutputConfig) (Output, error) {
-	w, err := format.NewWriter(cfg.Dir, format.WriterOptions{Overwrite: cfg.Overwrite, Cluster: cfg.Cluster,
-		Database: cfg.Database, Tool: "godump", ToolVersion: Version, Continue: cfg.Continue, Settings: cfg.Settings})
+	wo := format.WriterOptions{Overwrite: cfg.Overwrite, Cluster: cfg.Cluster,
+		Database: cfg.Database, Tool: "godump", ToolVersion: Version, Continue: cfg.Continue, Settings: cfg.Settings}
+	if cfg.Archive != nil {
+		w, err := format.NewArchiveDatabase(cfg.Archive, cfg.ArchiveDir, wo)
+		if err != nil {
+			return nil, err
+		}
+		return &formatOutput{w: w, compress: cfg.Compress}, nil
+	}
+	w, err := format.NewWriter(cfg.Dir, wo)
 	if err != nil {
 		return nil, err
 	}

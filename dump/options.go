@@ -3,6 +3,7 @@ package dump
 import (
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
 	"time"
@@ -23,6 +24,12 @@ type Options struct {
 	// complete, so that --continue after an interruption keeps it. The parallel dump API only;
 	// with the classic API every job has its own file anyway.
 	SnapshotPerCollection bool
+
+	// Archive, when set, receives the whole dump as one stream (godump --archive): a tar of
+	// the directory layout with split data files (format.ArchiveWriter, SPEC.md §11), instead
+	// of OutputDirectory. ArchiveName names it in messages ("-" for stdout).
+	Archive     io.Writer
+	ArchiveName string
 
 	AllDatabases             bool     // --all-databases: one subdirectory per database
 	Collections              []string // --collection: only these (repeatable)
@@ -111,11 +118,14 @@ func (o *Options) Validate() (warnings []string, err error) {
 		return fmt.Errorf("%w: %s", ErrUsage, fmt.Sprintf(format, args...))
 	}
 	o.OutputDirectory = strings.TrimRight(o.OutputDirectory, "/")
-	if o.OutputDirectory == "" {
+	if o.OutputDirectory == "" && o.Archive == nil {
 		return nil, usage("no output directory given")
 	}
 	if len(o.Collections) > 0 && len(o.IgnoreCollections) > 0 {
 		return nil, usage("--collection and --ignore-collection cannot be used together")
+	}
+	if o.Archive != nil && o.Continue {
+		return nil, usage("--continue cannot be used with --archive: a stream cannot be carried on (dump into a directory or object store for that)")
 	}
 	if o.Continue && o.Overwrite {
 		return nil, usage("use either --continue or --overwrite, not both (--overwrite starts the dump again)")

@@ -3,6 +3,8 @@ package dump
 import (
 	"context"
 	"encoding/json"
+
+	"github.com/arangobackup/godump/format"
 )
 
 // Output writes one database's dump directory. FormatOutput (format.Writer) is the real
@@ -59,6 +61,10 @@ type OutputConfig struct {
 	// decide what the data files hold, which must be the interrupted run's.
 	Continue bool
 	Settings map[string]string
+	// Archive: the database goes into this archive, under ArchiveDir ("" at the top),
+	// instead of Dir.
+	Archive    *format.ArchiveWriter
+	ArchiveDir string
 }
 
 // KeptFile is a data file an earlier, interrupted run committed (--continue).

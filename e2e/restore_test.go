@@ -599,69 +599,7 @@ func TestRestoreRoundTrip(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "dump")
 	mustRun(t, "godump", append(src.serverArgs(srcDB), "--output-directory", dir, "--include-system-collections", "true", "--progress", "false")...)
 
-	check := func(t *testing.T, tg *target, db string) {
-		for _, sc := range seeded.Collections {
-			got := serverDocs(t, tg, db, sc.Name)
-			compareDocs(t, db+"/"+sc.Name, sc.Docs, got)
-			// A restore gives every document a new _rev (the server drops the dumped one,
-			// RestReplicationHandler::parseBatchDump): nothing may rely on kept revisions.
-			for k, before := range serverDocs(t, src, srcDB, sc.Name) {
-				if after, ok := got[k]; ok && (after["_rev"] == before["_rev"] || after["_rev"] == "" || after["_rev"] == nil) {
-					t.Errorf("%s/%s/%s: _rev %v after restore, %v before: a restore must give a new revision", db, sc.Name, k, after["_rev"], before["_rev"])
-					break
-				}
-			}
-			checkIndexes(t, tg, db, sc)
-			props, ok := rsServerCollection(t, tg, db, sc.Name)
-			if !ok {
-				continue
-			}
-			srcProps, _ := rsServerCollection(t, src, srcDB, sc.Name)
-			for _, f := range []string{"type", "waitForSync", "keyOptions", "schema", "computedValues", "cacheEnabled"} {
-				if f == "keyOptions" {
-					a, _ := props[f].(map[string]any)
-					b, _ := srcProps[f].(map[string]any)
-					// The key generator's state round-trips exactly (restore-collection keeps
-					// keyOptions.lastValue, and the restored keys do not move it further).
-					if a["type"] != b["type"] || a["allowUserKeys"] != b["allowUserKeys"] || !jsonEqual(a["lastValue"], b["lastValue"]) {
-						t.Errorf("%s/%s: keyOptions %v, want %v", db, sc.Name, a, b)
-					}
-					continue
-				}
-				if !jsonEqual(props[f], srcProps[f]) {
-					t.Errorf("%s/%s: %s = %s, want %s", db, sc.Name, f, short(props[f]), short(srcProps[f]))
-				}
-			}
-		}
-		c := tg.conn(t, db)
-		for _, v := range seeded.Views {
-			var got Doc
-			must(t, c.DoJSON(context.Background(), client.Request{Method: "GET", Path: "/_api/view/" + v + "/properties"}, &got), "view "+v)
-			var want Doc
-			must(t, src.conn(t, srcDB).DoJSON(context.Background(), client.Request{Method: "GET", Path: "/_api/view/" + v + "/properties"}, &want), "source view "+v)
-			for _, f := range []string{"type", "links", "indexes"} {
-				if !jsonEqual(normalizeJSON(got[f]), normalizeJSON(want[f])) {
-					t.Errorf("view %s: %s = %s, want %s", v, f, short(got[f]), short(want[f]))
-				}
-			}
-		}
-		var an struct{ Result []Doc }
-		must(t, c.DoJSON(context.Background(), client.Request{Method: "GET", Path: "/_api/analyzer"}, &an), "analyzers")
-		for _, a := range seeded.Analyzers {
-			found := false
-			for _, r := range an.Result {
-				if strings.HasSuffix(fmt.Sprint(r["name"]), "::"+a) || r["name"] == a {
-					found = true
-				}
-			}
-			if !found {
-				t.Errorf("analyzer %s missing", a)
-			}
-		}
-		for _, g := range seeded.Graphs {
-			must(t, c.DoJSON(context.Background(), client.Request{Method: "GET", Path: "/_api/gharial/" + g}, nil), "graph "+g)
-		}
-	}
+	check := func(t *testing.T, tg *target, db string) { rtCheckRestored(t, src, srcDB, seeded, tg, db) }
 	t.Run("other-database", func(t *testing.T) {
 		db := uniqueDB(t, "dst")
 		src.dropAtEnd(t, db)
@@ -674,6 +612,73 @@ func TestRestoreRoundTrip(t *testing.T) {
 		mustRun(t, "gorestore", append(dst.serverArgs(srcDB), dir, "--create-database", "true", "--include-system-collections", "true", "--threads", "3", "--progress", "false")...)
 		check(t, dst, srcDB)
 	})
+}
+
+// rtCheckRestored compares database db on tg with the seeded source database srcDB on src:
+// every document (with a new _rev), index, collection property, view, analyzer and graph.
+func rtCheckRestored(t *testing.T, src *target, srcDB string, seeded *seededDB, tg *target, db string) {
+	t.Helper()
+	for _, sc := range seeded.Collections {
+		got := serverDocs(t, tg, db, sc.Name)
+		compareDocs(t, db+"/"+sc.Name, sc.Docs, got)
+		// A restore gives every document a new _rev (the server drops the dumped one,
+		// RestReplicationHandler::parseBatchDump): nothing may rely on kept revisions.
+		for k, before := range serverDocs(t, src, srcDB, sc.Name) {
+			if after, ok := got[k]; ok && (after["_rev"] == before["_rev"] || after["_rev"] == "" || after["_rev"] == nil) {
+				t.Errorf("%s/%s/%s: _rev %v after restore, %v before: a restore must give a new revision", db, sc.Name, k, after["_rev"], before["_rev"])
+				break
+			}
+		}
+		checkIndexes(t, tg, db, sc)
+		props, ok := rsServerCollection(t, tg, db, sc.Name)
+		if !ok {
+			continue
+		}
+		srcProps, _ := rsServerCollection(t, src, srcDB, sc.Name)
+		for _, f := range []string{"type", "waitForSync", "keyOptions", "schema", "computedValues", "cacheEnabled"} {
+			if f == "keyOptions" {
+				a, _ := props[f].(map[string]any)
+				b, _ := srcProps[f].(map[string]any)
+				// The key generator's state round-trips exactly (restore-collection keeps
+				// keyOptions.lastValue, and the restored keys do not move it further).
+				if a["type"] != b["type"] || a["allowUserKeys"] != b["allowUserKeys"] || !jsonEqual(a["lastValue"], b["lastValue"]) {
+					t.Errorf("%s/%s: keyOptions %v, want %v", db, sc.Name, a, b)
+				}
+				continue
+			}
+			if !jsonEqual(props[f], srcProps[f]) {
+				t.Errorf("%s/%s: %s = %s, want %s", db, sc.Name, f, short(props[f]), short(srcProps[f]))
+			}
+		}
+	}
+	c := tg.conn(t, db)
+	for _, v := range seeded.Views {
+		var got Doc
+		must(t, c.DoJSON(context.Background(), client.Request{Method: "GET", Path: "/_api/view/" + v + "/properties"}, &got), "view "+v)
+		var want Doc
+		must(t, src.conn(t, srcDB).DoJSON(context.Background(), client.Request{Method: "GET", Path: "/_api/view/" + v + "/properties"}, &want), "source view "+v)
+		for _, f := range []string{"type", "links", "indexes"} {
+			if !jsonEqual(normalizeJSON(got[f]), normalizeJSON(want[f])) {
+				t.Errorf("view %s: %s = %s, want %s", v, f, short(got[f]), short(want[f]))
+			}
+		}
+	}
+	var an struct{ Result []Doc }
+	must(t, c.DoJSON(context.Background(), client.Request{Method: "GET", Path: "/_api/analyzer"}, &an), "analyzers")
+	for _, a := range seeded.Analyzers {
+		found := false
+		for _, r := range an.Result {
+			if strings.HasSuffix(fmt.Sprint(r["name"]), "::"+a) || r["name"] == a {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("analyzer %s missing", a)
+		}
+	}
+	for _, g := range seeded.Graphs {
+		must(t, c.DoJSON(context.Background(), client.Request{Method: "GET", Path: "/_api/gharial/" + g}, nil), "graph "+g)
+	}
 }
 
 var _ = bufio.NewReader

@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // File names fixed by the format.
@@ -239,6 +240,10 @@ type DataFile struct {
 	Compressed bool   // gzip
 	VPack      bool   // 3.12 --dump-vpack: concatenated VelocyPack arrays
 	Part       int    // split-file number, -1 when not split
+	// Open, when set, reads the file from elsewhere than Path (an archive's entry in
+	// memory, an object store); Size is then its size.
+	Open func() (io.ReadCloser, error)
+	Size int64
 }
 
 // View is one *.view.json file.

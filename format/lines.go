@@ -18,7 +18,7 @@ import (
 type LineReader struct {
 	files []DataFile
 	fi    int // index of the open file, -1 before the first
-	f     *os.File
+	f     io.ReadCloser
 	zr    *pgzip.Reader
 	src   io.Reader
 
@@ -60,17 +60,31 @@ func (r *LineReader) openNext() error {
 		return io.EOF
 	}
 	df := r.files[r.fi]
-	f, err := os.Open(df.Path)
-	if err != nil {
-		return &Error{File: df.Path, Err: err}
+	var f io.ReadCloser
+	size := int64(-1)
+	if df.Open != nil {
+		rc, err := df.Open()
+		if err != nil {
+			return &Error{File: df.Path, Err: err}
+		}
+		f, size = rc, df.Size
+	} else {
+		of, err := os.Open(df.Path)
+		if err != nil {
+			return &Error{File: df.Path, Err: err}
+		}
+		f = of
+		if st, err := of.Stat(); err == nil {
+			size = st.Size()
+		}
 	}
 	r.f = f
 	r.start, r.end, r.off, r.lineNo, r.srcEOF = 0, 0, 0, 0, false
 	// Size the buffer by the file: small files keep a small one; big ones
 	// read readChunk at a time.
 	r.expect = readChunk
-	if st, err := f.Stat(); err == nil {
-		r.expect = st.Size() + 1
+	if size >= 0 {
+		r.expect = size + 1
 		if df.Compressed {
 			r.expect *= 4
 		}

@@ -69,6 +69,11 @@ type Writer struct {
 	runs    []ManifestRun // earlier runs (Continue) and this one, last
 	// Resumed reports what Continue found (nil for a new dump).
 	resumed *Resumed
+
+	// archive: the database is written into an archive (NewArchiveDatabase), dir is its
+	// directory there; parts counts each collection's split parts written.
+	archive *ArchiveWriter
+	parts   map[string]int
 }
 
 // Resumed is what a Writer with Continue found in the directory.
@@ -353,6 +358,9 @@ func (w *Writer) Dir() string { return w.dir }
 // writeFileAtomic writes a small file under a temporary name, fsyncs it and
 // renames it into place.
 func (w *Writer) writeFileAtomic(name string, content []byte) error {
+	if w.archive != nil {
+		return w.archive.writeEntry(w.entryName(name), content, "")
+	}
 	final := filepath.Join(w.dir, name)
 	f, err := w.createTemp()
 	if err != nil {
@@ -489,6 +497,14 @@ func (w *Writer) CreateDataFile(collection string, part int, compress bool) (*Da
 	if compress && (level < pgzip.ConstantCompression || level > pgzip.BestCompression) {
 		return nil, fmt.Errorf("create data file of %q: invalid compression level %d", collection, level)
 	}
+	if w.archive != nil {
+		// split parts, numbered as they are written (archiveFile)
+		w.mu.Lock()
+		w.pending++
+		w.mu.Unlock()
+		return &DataFileWriter{w: w, name: collection, collection: collection, compressed: compress, level: level,
+			arch: &archiveFile{w: w, collection: collection, compressed: compress, level: level}}, nil
+	}
 	w.mu.Lock()
 	name := DataFileName(collection, w.ids[collection], part, compress, false)
 	if w.names[name] {
@@ -603,6 +619,9 @@ func (w *Writer) Finish() error {
 		return fmt.Errorf("finish dump %s: %d data file(s) neither committed nor aborted", w.dir, n)
 	}
 	w.mu.Unlock()
+	if w.archive != nil {
+		return w.writeManifest(true)
+	}
 	if err := syncDir(w.dir); err != nil { // data files' renames are durable before the marker
 		return fmt.Errorf("finish dump %s: %w", w.dir, err)
 	}
@@ -621,6 +640,9 @@ func (w *Writer) Finish() error {
 // unfinished manifest that would list no file more than the last one written (another
 // commit's rewrite, waited for, held this one's file too) is not written again.
 func (w *Writer) writeManifest(complete bool) error {
+	if w.archive != nil && !complete {
+		return nil // an archive holds the manifest once, at the end of its database
+	}
 	w.manifestMu.Lock()
 	defer w.manifestMu.Unlock()
 	w.mu.Lock()
@@ -734,6 +756,8 @@ type DataFileWriter struct {
 	last  byte
 	done  bool
 	err   error
+
+	arch *archiveFile // the file is written into an archive, as split parts
 }
 
 // Name returns the final base name of the file.
@@ -765,6 +789,9 @@ func (f *DataFileWriter) RawBytes() int64 {
 // one gzip member per call, compressed before the file's lock is taken, so
 // writes of one file from several goroutines compress in parallel.
 func (f *DataFileWriter) Write(p []byte) (int, error) {
+	if f.arch != nil {
+		return f.arch.write(p)
+	}
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -818,7 +845,13 @@ func (f *DataFileWriter) fail(err error) error {
 
 // Commit flushes, fsyncs and renames the file to its final name, records it
 // for the manifest and returns its entry.
+//
+// In an archive the file's last part is written; its entry is the zero value (each part
+// has its own, in the manifest).
 func (f *DataFileWriter) Commit() (ManifestFile, error) {
+	if f.arch != nil {
+		return ManifestFile{}, f.arch.commit()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.done {
@@ -884,6 +917,10 @@ func (f *DataFileWriter) Commit() (ManifestFile, error) {
 // Abort removes the temporary file. It does nothing after Commit or a
 // previous Abort.
 func (f *DataFileWriter) Abort() error {
+	if f.arch != nil {
+		f.arch.abort()
+		return nil
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.done {

@@ -2,6 +2,7 @@ package restore
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 )
@@ -52,6 +53,15 @@ type Options struct {
 	IndexesAfterData bool
 	// Log receives warnings (an empty function when nil).
 	Log func(msg string)
+
+	// Archive, when set, is read instead of InputDirectory: a godump archive (godump
+	// --archive), restored while it is read (RunArchive, ListArchive). ArchiveName names it
+	// in messages.
+	Archive     io.Reader
+	ArchiveName string
+
+	// archive: the plan is built from an archive's staged metadata (no data files on disk).
+	archive bool
 }
 
 // DefaultOptions returns arangorestore's defaults.

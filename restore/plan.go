@@ -139,7 +139,7 @@ func BuildPlan(opts Options) (*Plan, error) {
 			}
 			found[c.Name] = true
 			cp, err := planCollection(c, opts)
-			if err == nil {
+			if err == nil && !opts.archive {
 				err = checkAgainstManifest(db, c)
 			}
 			if err == nil && db.Manifest != nil {
@@ -171,7 +171,7 @@ func BuildPlan(opts Options) (*Plan, error) {
 		if err := p.checkComplete(dp, opts.Force); err != nil {
 			return nil, err
 		}
-		if opts.ImportData {
+		if opts.ImportData && !opts.archive {
 			p.noteMissingData(dp)
 		}
 		if len(opts.Collections) == 0 || len(opts.Views) > 0 {

@@ -181,36 +181,52 @@ func (e *engine) restoreDatabase(ctx context.Context, dp *DatabasePlan) (int, er
 	e.assignEndpoints(dp)
 
 	// 1. Collections, serially, in creation order.
+	if err := e.createCollections(ctx, dp, cf); err != nil {
+		return 0, err
+	}
+	return e.restoreContents(ctx, dp, cf)
+}
+
+// createCollections creates the database's collections (or checks that they exist with
+// --create-collection false), serially, in creation order.
+func (e *engine) createCollections(ctx context.Context, dp *DatabasePlan, cf *continueFile) error {
+	db := dp.Target
 	if e.opts.CreateCollection {
 		for _, c := range dp.Collections {
 			if err := ctx.Err(); err != nil {
-				return 0, err
+				return err
 			}
 			if cf.get(c.Name()).State >= stateCreated {
 				continue
 			}
 			if err := e.createCollection(ctx, db, c); err != nil {
 				if !e.opts.Force {
-					return 0, err
+					return err
 				}
 				e.warn(err.Error())
 				continue
 			}
 			if err := cf.setState(c.Name(), stateCreated); err != nil {
-				return 0, err
+				return err
 			}
 		}
-	} else {
-		for _, c := range dp.Collections {
-			if err := e.checkCollectionExists(ctx, db, c); err != nil {
-				if !e.opts.Force {
-					return 0, err
-				}
-				e.warn(err.Error())
+		return nil
+	}
+	for _, c := range dp.Collections {
+		if err := e.checkCollectionExists(ctx, db, c); err != nil {
+			if !e.opts.Force {
+				return err
 			}
+			e.warn(err.Error())
 		}
 	}
+	return nil
+}
 
+// restoreContents restores the data, indexes and views of a database whose collections
+// exist, in arangorestore's order.
+func (e *engine) restoreContents(ctx context.Context, dp *DatabasePlan, cf *continueFile) (int, error) {
+	db := dp.Target
 	var jobs, users, analyzers []*CollectionPlan
 	apps := false
 	for _, c := range dp.Collections {

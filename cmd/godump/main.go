@@ -104,6 +104,7 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer, logs 
 	fs.StringVar(&o.OutputDirectory, "output-directory", o.OutputDirectory, "output directory (or give it as the only argument)")
 	cliflag.BoolVar(fs, &o.Overwrite, "overwrite", false, "write into an existing, non-empty output directory")
 	cliflag.BoolVar(fs, &o.Continue, "continue", false, "carry on an interrupted dump in the output directory: keep the data files its manifest records as complete (size and SHA-256 checked again) and dump the rest (godump)")
+	archive := fs.String("archive", "", "write the whole dump as one stream to this file, or - for stdout: a tar of the dump directory (split data files) that gorestore --archive restores while reading and tar -x unpacks for arangorestore (godump)")
 	snapshot := fs.String("snapshot", "per-server", "per-server: one snapshot per server (arangodump's, one point in time per server); per-collection: one per collection, each file committed when complete, so that --continue keeps more after an interruption (godump; parallel dump API)")
 	cliflag.BoolVar(fs, &o.AllDatabases, "all-databases", false, "dump every database the user can access, one subdirectory each")
 	fs.StringArrayVar(&o.Collections, "collection", nil, "dump only this collection (repeatable)")
@@ -168,6 +169,10 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer, logs 
 	}
 	if err := cliflag.Positional("godump", "output directory", "dump into", "output-directory", commandWords, fs.Args(), fs.Changed("output-directory"), &o.OutputDirectory); err != nil {
 		fmt.Fprintf(stderr, "godump: %v\n%sRun 'godump --help' for the options.\n", err, usageText)
+		return exitUsage
+	}
+	if *archive != "" && (fs.Changed("output-directory") || len(fs.Args()) > 0) {
+		fmt.Fprintln(stderr, "godump: use either --archive or --output-directory, not both")
 		return exitUsage
 	}
 	for _, name := range []string{"envelope", "tick-start", "tick-end"} {
@@ -242,10 +247,30 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer, logs 
 		rep.Log(fmt.Sprintf("# Connected to ArangoDB %s (%s), dumping into %s", conn.Version, strings.ToLower(conn.Role), o.OutputDirectory))
 	}
 	dump.Version = cliflag.ToolVersion(version)
+	var out *archiveFile
+	if *archive != "" {
+		if out, err = openArchive(*archive, o.Overwrite, stdout); err != nil {
+			rep.Close()
+			logs.SetReporter(nil)
+			fmt.Fprintf(stderr, "godump: %v\n", err)
+			return exitError
+		}
+		o.Archive, o.ArchiveName = out, out.name
+	}
 	sum, err := dump.Run(ctx, conn, o, rep)
+	if out != nil {
+		err = out.finish(err)
+	}
 	rep.Close()
 	logs.SetReporter(nil)
-	return finish(ctx, stdout, stderr, *asJSON, o.OutputDirectory, sum, err)
+	dir := o.OutputDirectory
+	if out != nil {
+		dir = ""
+		if out.final == "" {
+			stdout = stderr // stdout holds the archive: the summary goes beside the messages
+		}
+	}
+	return finish(ctx, stdout, stderr, *asJSON, dir, sum, err)
 }
 
 // finish prints the closing summary (text or JSON) on stdout and the error on stderr, and
@@ -262,7 +287,9 @@ func finish(ctx context.Context, stdout, stderr io.Writer, asJSON bool, dir stri
 		}
 		return code
 	}
-	if code == exitInterrupted && sum != nil {
+	if code == exitInterrupted && sum != nil && dir == "" {
+		fmt.Fprintf(stdout, "Interrupted after %.2f s: the archive is incomplete (it has no end marker, so gorestore refuses it; a file archive was removed); run the dump again.\n", sum.Elapsed.Seconds())
+	} else if code == exitInterrupted && sum != nil {
 		// what was done and what to do, not a success-style summary
 		fmt.Fprintf(stdout, "Interrupted after %.2f s: %d document(s) in %d batch(es) written to %s. It has no completion marker, so gorestore refuses it (unless --force true); run the dump again with --continue true to finish it (the data files already complete are kept), or with --overwrite true to start again.\n",
 			sum.Elapsed.Seconds(), sum.Documents, sum.Batches, dir)
@@ -311,6 +338,11 @@ func fail(ctx context.Context, stderr io.Writer, err error) int {
 
 // summaryLine is arangodump's closing line.
 func summaryLine(s *dump.Summary, dir string) string {
+	if dir == "" { // --archive
+		return fmt.Sprintf("Processed %d collection(s) from %d database(s) in %.2f s total time. Retrieved %s from server, sent %d batch(es) in total. Total written (before compression): %s. Size of the archive: %s",
+			s.Collections, s.Databases, s.Elapsed.Seconds(), progress.Bytes(s.BytesReceived), s.Batches,
+			progress.Bytes(s.BytesWritten), progress.Bytes(s.ArchiveBytes))
+	}
 	return fmt.Sprintf("Processed %d collection(s) from %d database(s) in %.2f s total time. Retrieved %s from server, sent %d batch(es) in total. Total written to disk (before compression): %s. Size of dump directory on disk (after compression): %s",
 		s.Collections, s.Databases, s.Elapsed.Seconds(), progress.Bytes(s.BytesReceived), s.Batches,
 		progress.Bytes(s.BytesWritten), progress.Bytes(dirSize(dir)))
@@ -318,6 +350,9 @@ func summaryLine(s *dump.Summary, dir string) string {
 
 func dirSize(dir string) int64 {
 	var n int64
+	if dir == "" {
+		return 0
+	}
 	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			if info, err := d.Info(); err == nil {
@@ -351,6 +386,7 @@ type summaryJSON struct {
 	Seconds          float64  `json:"seconds"`
 	Warnings         []string `json:"warnings"`
 	SkippedDatabases []string `json:"skippedDatabases,omitempty"`
+	ArchiveBytes     int64    `json:"archiveBytes,omitempty"`
 	KeptFiles        int      `json:"keptFiles,omitempty"`
 	KeptDocuments    int64    `json:"keptDocuments,omitempty"`
 	CompleteAlready  []string `json:"alreadyCompleteDatabases,omitempty"`
@@ -367,6 +403,9 @@ func jsonSummary(s *dump.Summary, dir string, err error, code int) summaryJSON {
 		j.Databases, j.Collections, j.Jobs = s.Databases, s.Collections, s.Jobs
 		j.Documents, j.Batches, j.Retries = s.Documents, s.Batches, s.Retries
 		j.BytesReceived, j.BytesWritten, j.BytesOnDisk = s.BytesReceived, s.BytesWritten, dirSize(dir)
+		if dir == "" {
+			j.BytesOnDisk, j.ArchiveBytes = s.ArchiveBytes, s.ArchiveBytes
+		}
 		j.Protocol, j.Seconds, j.SkippedDatabases = s.Protocol, s.Elapsed.Seconds(), s.Skipped
 		j.KeptFiles, j.KeptDocuments, j.CompleteAlready, j.Removed = s.KeptFiles, s.KeptDocuments, s.Complete, s.Dropped
 		if s.Warnings != nil {

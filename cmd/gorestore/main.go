@@ -91,6 +91,7 @@ func run(ctx context.Context, args []string) int {
 	)
 	showProgress = true
 	fs.StringVar(&opts.InputDirectory, "input-directory", "dump", "input directory")
+	archive := fs.String("archive", "", "restore from a godump archive (godump --archive) while reading it: a file, or - for stdin (gorestore)")
 	client.AddFlags(fs, &copts)
 	cliflag.BoolVar(fs, &opts.CreateDatabase, "create-database", false, "create the target database if it does not exist (default false)")
 	cliflag.BoolVar(fs, &opts.ForceSameDatabase, "force-same-database", false, "refuse to restore into a database of another name than in dump.json (default false)")
@@ -198,9 +199,45 @@ func run(ctx context.Context, args []string) int {
 		return exitUsage
 	}
 	opts.Database = copts.Database
+	if *archive != "" {
+		if fs.Changed("input-directory") || len(fs.Args()) > 0 {
+			fmt.Fprintln(stderr, "gorestore: use either --archive or --input-directory, not both")
+			return exitUsage
+		}
+		if opts.Continue {
+			fmt.Fprintln(stderr, "gorestore: --continue cannot be used with --archive: a stream is read once (extract it with tar -x and restore the directory to resume)")
+			return exitUsage
+		}
+		in, name, err := openArchive(*archive)
+		if err != nil {
+			fmt.Fprintln(stderr, "gorestore:", err)
+			return exitFailed
+		}
+		defer in.Close()
+		opts.Archive, opts.ArchiveName = in, name
+	}
 
 	// --list shows the target database only when --server.database names one; --dry-run always
 	out := output{json: asJSON, dir: opts.InputDirectory, target: !list || fs.Changed("server.database")}
+	if opts.Archive != nil {
+		out.dir = opts.ArchiveName
+	}
+	if opts.Archive != nil && (list || opts.DryRun) {
+		// the listing reads the whole archive, checking every entry; nothing is written
+		out.mode = "list"
+		if opts.DryRun {
+			out.mode = "dry-run"
+		}
+		plan, err := restore.ListArchive(opts)
+		if err != nil {
+			return out.finish(nil, nil, err)
+		}
+		printWarnings(plan.Warnings)
+		if opts.DryRun {
+			return out.finish(plan, &restore.Summary{Databases: len(plan.Databases)}, nil)
+		}
+		return out.finish(plan, nil, nil)
+	}
 	if list {
 		out.mode = "list"
 		plan, err := restore.BuildPlan(opts)
@@ -215,9 +252,11 @@ func run(ctx context.Context, args []string) int {
 	}
 
 	start := time.Now()
-	plan, err := restore.BuildPlan(opts)
-	if err != nil {
-		return out.finish(nil, nil, err)
+	var plan *restore.Plan
+	if opts.Archive == nil {
+		if plan, err = restore.BuildPlan(opts); err != nil {
+			return out.finish(nil, nil, err)
+		}
 	}
 	if err := cliflag.AskPassword(fs, cliflag.Credentials{Authentication: copts.Authentication, JWTToken: copts.JWTToken,
 		Username: copts.Username, Password: &copts.Password, PasswordEnv: client.PasswordEnv,
@@ -239,8 +278,10 @@ func run(ctx context.Context, args []string) int {
 	if opts.FastClusterRestore && !conn.IsCluster() {
 		fmt.Fprintln(stderr, "gorestore: warning: --fast-cluster-restore needs a cluster (Coordinators); restoring normally")
 		opts.FastClusterRestore = false
-		if plan, err = restore.BuildPlan(opts); err != nil {
-			return out.finish(nil, nil, err)
+		if opts.Archive == nil {
+			if plan, err = restore.BuildPlan(opts); err != nil {
+				return out.finish(nil, nil, err)
+			}
 		}
 	}
 
@@ -249,7 +290,12 @@ func run(ctx context.Context, args []string) int {
 		logs.SetReporter(rep)
 	}
 	opts.Log = func(msg string) { rep.Log("warning: " + msg) }
-	sum, err := restore.Execute(ctx, conn, plan, opts, rep, start)
+	var sum *restore.Summary
+	if opts.Archive != nil {
+		plan, sum, err = restore.RunArchive(ctx, conn, opts, rep)
+	} else {
+		sum, err = restore.Execute(ctx, conn, plan, opts, rep, start)
+	}
 	rep.Close()
 	logs.SetReporter(nil)
 	return out.finish(plan, sum, err)
