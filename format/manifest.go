@@ -125,6 +125,25 @@ func VerifyFile(path string, mf ManifestFile) error {
 		return &Error{File: path, Err: err}
 	}
 	defer f.Close()
+	return verifyReader(f, path, mf)
+}
+
+// VerifyDataFile checks a data file against its manifest entry, reading it through its Open
+// when it has one (an object store), else from its Path.
+func VerifyDataFile(df DataFile, mf ManifestFile) error {
+	if df.Open == nil {
+		return VerifyFile(df.Path, mf)
+	}
+	rc, err := df.Open()
+	if err != nil {
+		return &Error{File: df.Path, Err: err}
+	}
+	defer rc.Close()
+	return verifyReader(rc, df.Path, mf)
+}
+
+// verifyReader compares size and SHA-256 of what f holds with mf; path names it.
+func verifyReader(f io.Reader, path string, mf ManifestFile) error {
 	h := sha256.New()
 	n, err := io.Copy(h, f)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -55,8 +54,9 @@ type WriterOptions struct {
 // Writer writes one database's dump directory. Its methods are safe for
 // concurrent use.
 type Writer struct {
-	dir  string
-	opts WriterOptions
+	dir   string // for messages: the store's name
+	store Store
+	opts  WriterOptions
 
 	manifestMu sync.Mutex // orders the rewrites of the manifest (writeManifest)
 	manifested int        // data files in the last manifest written (under manifestMu)
@@ -97,31 +97,30 @@ func NewWriter(dir string, opts WriterOptions) (*Writer, error) {
 	if err := MkdirPrivate(dir); err != nil {
 		return nil, fmt.Errorf("create dump directory: %w", err)
 	}
-	entries, err := os.ReadDir(dir)
+	return NewStoreWriter(dirStore{dir}, opts)
+}
+
+// NewStoreWriter is NewWriter for a dump directory held by a Store (an object-store prefix).
+func NewStoreWriter(st Store, opts WriterOptions) (*Writer, error) {
+	dir := st.String()
+	files, err := st.List()
 	if err != nil {
 		return nil, fmt.Errorf("create dump directory: %w", err)
 	}
+	sort.Strings(files)
 	if opts.Continue {
-		return continueWriter(dir, opts, entries)
+		return continueWriter(st, opts, files)
 	}
-	for _, e := range entries {
-		if e.IsDir() {
-			continue
-		}
-		if !opts.Overwrite {
-			return nil, &Error{File: dir, Err: fmt.Errorf("%w (holds %s; use overwrite)", ErrExists, e.Name())}
-		}
+	if len(files) > 0 && !opts.Overwrite {
+		return nil, &Error{File: dir, Err: fmt.Errorf("%w (holds %s; use overwrite)", ErrExists, files[0])}
 	}
 	if opts.Overwrite {
 		// The manifest first: an interrupted dump must never look complete.
-		names := make([]string, 0, len(entries))
-		for _, e := range entries {
-			names = append(names, e.Name())
-		}
-		sort.Slice(names, func(i, j int) bool { return names[i] == ManifestFileName && names[j] != ManifestFileName })
+		names := append([]string(nil), files...)
+		sort.SliceStable(names, func(i, j int) bool { return names[i] == ManifestFileName && names[j] != ManifestFileName })
 		for _, n := range names {
 			if n == ManifestFileName || isDumpFileName(n) || strings.HasPrefix(n, tmpPrefix) || n == ContinueFileName {
-				if err := os.Remove(filepath.Join(dir, n)); err != nil && !os.IsNotExist(err) {
+				if err := st.Remove(n); err != nil {
 					return nil, fmt.Errorf("overwrite dump directory: %w", err)
 				}
 			}
@@ -133,7 +132,7 @@ func NewWriter(dir string, opts WriterOptions) (*Writer, error) {
 	if opts.StartedAt.IsZero() && !opts.Reproducible {
 		opts.StartedAt = time.Now()
 	}
-	w := &Writer{dir: dir, opts: opts, ids: map[string]string{}, names: map[string]bool{},
+	w := &Writer{dir: dir, store: st, opts: opts, ids: map[string]string{}, names: map[string]bool{},
 		runs: []ManifestRun{{Run: 1, StartedAt: runTime(opts)}}}
 	// From the start the directory says it is unfinished: a dump stopped at any point
 	// (Ctrl-C, a crash) leaves a manifest with "complete": false listing the data files
@@ -153,32 +152,33 @@ func runTime(opts WriterOptions) time.Time {
 }
 
 // continueWriter opens an interrupted dump for NewWriter with Continue.
-func continueWriter(dir string, opts WriterOptions, entries []fs.DirEntry) (*Writer, error) {
-	m, err := ReadManifest(dir)
+func continueWriter(st Store, opts WriterOptions, files []string) (*Writer, error) {
+	dir := st.String()
+	m, err := readManifestFrom(st)
 	if err != nil {
 		return nil, fmt.Errorf("continue dump: %w", err)
 	}
 	if m == nil {
-		for _, e := range entries {
-			if !e.IsDir() && e.Name() != ContinueFileName {
-				return nil, &Error{File: dir, Err: fmt.Errorf("%w: the directory holds %s but no %s (not a dump godump started)", ErrNothingToContinue, e.Name(), ManifestFileName)}
+		for _, n := range files {
+			if n != ContinueFileName {
+				return nil, &Error{File: dir, Err: fmt.Errorf("%w: the directory holds %s but no %s (not a dump godump started)", ErrNothingToContinue, n, ManifestFileName)}
 			}
 		}
 		o := opts
 		o.Continue = false
-		return NewWriter(dir, o) // an empty directory: this run is the first
+		return NewStoreWriter(st, o) // an empty directory: this run is the first
 	}
 	if m.Complete {
-		return nil, &Error{File: filepath.Join(dir, ManifestFileName), Err: fmt.Errorf("%w (finished at %s)", ErrComplete, m.FinishedAt.Format(time.RFC3339))}
+		return nil, &Error{File: st.Path(ManifestFileName), Err: fmt.Errorf("%w (finished at %s)", ErrComplete, m.FinishedAt.Format(time.RFC3339))}
 	}
 	if diff := settingsDiff(m.Settings, opts.Settings); diff != "" {
-		return nil, &Error{File: filepath.Join(dir, ManifestFileName), Err: fmt.Errorf("%w: %s; continue with the same options, or start again with overwrite", ErrSettingsDiffer, diff)}
+		return nil, &Error{File: st.Path(ManifestFileName), Err: fmt.Errorf("%w: %s; continue with the same options, or start again with overwrite", ErrSettingsDiffer, diff)}
 	}
 	if opts.Tool == "" {
 		opts.Tool = "godump"
 	}
 	opts.StartedAt = m.StartedAt
-	w := &Writer{dir: dir, opts: opts, ids: map[string]string{}, names: map[string]bool{}, resumed: &Resumed{}}
+	w := &Writer{dir: dir, store: st, opts: opts, ids: map[string]string{}, names: map[string]bool{}, resumed: &Resumed{}}
 	w.runs = append(w.runs, m.Runs...)
 	if len(w.runs) == 0 {
 		w.runs = []ManifestRun{{Run: 1, StartedAt: m.StartedAt}}
@@ -189,11 +189,7 @@ func continueWriter(dir string, opts WriterOptions, entries []fs.DirEntry) (*Wri
 	for _, f := range m.Files {
 		recorded[f.Name] = f
 	}
-	for _, e := range entries {
-		n := e.Name()
-		if e.IsDir() {
-			continue
-		}
+	for _, n := range files {
 		_, ok := recorded[n]
 		switch {
 		case strings.HasPrefix(n, tmpPrefix):
@@ -202,7 +198,7 @@ func continueWriter(dir string, opts WriterOptions, entries []fs.DirEntry) (*Wri
 		default:
 			continue
 		}
-		if err := os.Remove(filepath.Join(dir, n)); err != nil && !os.IsNotExist(err) {
+		if err := st.Remove(n); err != nil {
 			return nil, fmt.Errorf("continue dump %s: %w", dir, err)
 		}
 	}
@@ -210,9 +206,9 @@ func continueWriter(dir string, opts WriterOptions, entries []fs.DirEntry) (*Wri
 		if f.Run == 0 {
 			f.Run = 1
 		}
-		if err := VerifyFile(filepath.Join(dir, f.Name), f); err != nil {
+		if err := verifyIn(st, f); err != nil {
 			w.resumed.Dropped = append(w.resumed.Dropped, fmt.Sprintf("%s: %v (it is written again)", f.Name, err))
-			if err := os.Remove(filepath.Join(dir, f.Name)); err != nil && !os.IsNotExist(err) {
+			if err := st.Remove(f.Name); err != nil {
 				return nil, fmt.Errorf("continue dump %s: %w", dir, err)
 			}
 			continue
@@ -284,7 +280,7 @@ func (w *Writer) Keep(keep func(ManifestFile) bool) ([]ManifestFile, error) {
 			return nil, err
 		}
 		for _, n := range drop {
-			if err := os.Remove(filepath.Join(w.dir, n)); err != nil && !os.IsNotExist(err) {
+			if err := w.store.Remove(n); err != nil {
 				return nil, fmt.Errorf("continue dump %s: %w", w.dir, err)
 			}
 		}
@@ -338,20 +334,6 @@ func OpenToOthers(dir string) (bool, os.FileMode) {
 	return fi.Mode().Perm()&0o066 != 0, fi.Mode().Perm()
 }
 
-// createTemp creates a temporary file in the dump directory with FileMode.
-func (w *Writer) createTemp() (*os.File, error) {
-	f, err := os.CreateTemp(w.dir, tmpPrefix+"*")
-	if err != nil {
-		return nil, err
-	}
-	if err := f.Chmod(FileMode); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, err
-	}
-	return f, nil
-}
-
 // Dir returns the directory written to.
 func (w *Writer) Dir() string { return w.dir }
 
@@ -361,27 +343,8 @@ func (w *Writer) writeFileAtomic(name string, content []byte) error {
 	if w.archive != nil {
 		return w.archive.writeEntry(w.entryName(name), content, "")
 	}
-	final := filepath.Join(w.dir, name)
-	f, err := w.createTemp()
-	if err != nil {
-		return fmt.Errorf("write %s: %w", final, err)
-	}
-	_, err = f.Write(content)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), FileMode)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), final)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("write %s: %w", final, err)
+	if err := w.store.WriteFile(name, content); err != nil {
+		return fmt.Errorf("write %s: %w", w.store.Path(name), err)
 	}
 	return nil
 }
@@ -514,14 +477,14 @@ func (w *Writer) CreateDataFile(collection string, part int, compress bool) (*Da
 	w.names[name] = true
 	w.pending++
 	w.mu.Unlock()
-	f, err := w.createTemp()
+	obj, err := w.store.Create(name)
 	if err != nil {
 		w.release(name)
-		return nil, fmt.Errorf("create data file %s: %w", name, err)
+		return nil, fmt.Errorf("create data file %s: %w", w.store.Path(name), err)
 	}
-	dw := &DataFileWriter{w: w, f: f, name: name, collection: collection, part: part, compressed: compress, level: level, hash: sha256.New(),
+	dw := &DataFileWriter{w: w, obj: obj, name: name, collection: collection, part: part, compressed: compress, level: level, hash: sha256.New(),
 		run: w.runs[len(w.runs)-1].Run}
-	dw.disk = &countingWriter{w: &hashingWriter{w: f, h: dw.hash}}
+	dw.disk = &countingWriter{w: &hashingWriter{w: obj, h: dw.hash}}
 	return dw, nil
 }
 
@@ -622,13 +585,13 @@ func (w *Writer) Finish() error {
 	if w.archive != nil {
 		return w.writeManifest(true)
 	}
-	if err := syncDir(w.dir); err != nil { // data files' renames are durable before the marker
+	if err := w.store.Sync(); err != nil { // data files' renames are durable before the marker
 		return fmt.Errorf("finish dump %s: %w", w.dir, err)
 	}
 	if err := w.writeManifest(true); err != nil {
 		return err
 	}
-	if err := syncDir(w.dir); err != nil {
+	if err := w.store.Sync(); err != nil {
 		return fmt.Errorf("finish dump %s: %w", w.dir, err)
 	}
 	return nil
@@ -737,7 +700,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // Commit and Abort come after the last Write.
 type DataFileWriter struct {
 	w          *Writer
-	f          *os.File
+	obj        StoreFile
 	name       string
 	collection string
 	part       int
@@ -874,21 +837,13 @@ func (f *DataFileWriter) Commit() (ManifestFile, error) {
 		}
 	}
 	if err == nil {
-		err = f.f.Sync()
+		err = f.obj.Commit() // fsynced and renamed into place, or the upload completed
+	} else {
+		_ = f.obj.Abort()
 	}
-	if cerr := f.f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.f.Name(), FileMode)
-	}
-	final := filepath.Join(f.w.dir, f.name)
-	if err == nil {
-		err = os.Rename(f.f.Name(), final)
-	}
+	final := f.w.store.Path(f.name)
 	f.done = true
 	if err != nil {
-		os.Remove(f.f.Name())
 		f.w.release(f.name)
 		return ManifestFile{}, fmt.Errorf("commit data file %s: %w", final, err)
 	}
@@ -927,9 +882,8 @@ func (f *DataFileWriter) Abort() error {
 		return nil
 	}
 	f.done = true
-	f.f.Close()
 	f.w.release(f.name)
-	if err := os.Remove(f.f.Name()); err != nil && !os.IsNotExist(err) {
+	if err := f.obj.Abort(); err != nil {
 		return fmt.Errorf("abort data file %s: %w", f.name, err)
 	}
 	return nil
