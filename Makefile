@@ -6,7 +6,7 @@ PKGS     := ./...
 UNIT     := $(shell $(GO) list ./... 2>/dev/null | grep -v /e2e)
 FUZZTIME ?= 10s
 
-.PHONY: all build test unit e2e demo bench fuzz lint conformance conformance-cluster man completion clean
+.PHONY: all build test unit e2e demo demo-seed bench fuzz lint conformance conformance-cluster man completion weed clean
 
 all: build
 
@@ -26,6 +26,11 @@ e2e: build
 ## demo: start arangotest with sample data, dump it, restore it into a fresh database, verify
 demo: build
 	@./scripts/demo.sh
+
+## demo-seed: a seed-data export of the demo database (sample, graph closure, masking with a
+## seed), restored into a fresh database, exported twice and compared with diff -r
+demo-seed: build
+	@./scripts/demo-seed.sh
 
 ## bench: throughput and memory figures (see README "Benchmarks")
 bench: build

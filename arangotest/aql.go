@@ -36,6 +36,9 @@ type aqlQuery struct {
 	lengthOf string
 	trav     *aqlTraversal // FOR v, e, p IN … GRAPH … (aql_traversal.go)
 	filtered int
+	// usedIndex: the candidates came from the edge index (edgeIndexLookup), so that the
+	// stats count them as scannedIndex instead of scannedFull.
+	usedIndex bool
 }
 
 type aqlFilter struct {
@@ -565,11 +568,15 @@ func (q *aqlQuery) run(s *Server, c *call) ([][]byte, int, error) {
 		return nil, 0, newError(404, 1203, "AQL: collection or view not found: "+q.coll+" (while parsing)")
 	}
 	var docs []*Doc
+	skip := -1 // the filter the edge index answered
 	if t := s.trxFor(c); t != nil {
 		if err := t.usable(); err != nil {
 			return nil, 0, err
 		}
 		docs = t.visibleDocs(coll)
+	} else if d, fi, ok := q.edgeIndexLookup(coll); ok {
+		docs = d
+		skip = fi
 	} else {
 		docs = coll.Snapshot()
 	}
@@ -577,8 +584,8 @@ func (q *aqlQuery) run(s *Server, c *call) ([][]byte, int, error) {
 	sel := make([]*Doc, 0, len(docs))
 	for _, d := range docs {
 		ok := true
-		for _, f := range q.filters {
-			if !f.match(d.Raw) {
+		for i, f := range q.filters {
+			if i != skip && !f.match(d.Raw) {
 				ok = false
 				break
 			}
@@ -609,6 +616,13 @@ func (q *aqlQuery) run(s *Server, c *call) ([][]byte, int, error) {
 			out = append(out, d.Raw)
 			continue
 		}
+		if len(q.retPath) == 1 && q.retPath[0] == "_key" {
+			// RETURN d._key comes from the primary index without reading the document, as
+			// arangod's optimizer does (rule reduce-extraction-to-projection).
+			k, _ := json.Marshal(d.Key)
+			out = append(out, k)
+			continue
+		}
 		v := lookupPath(d.Raw, q.retPath)
 		if v == nil {
 			v = []byte("null")
@@ -616,6 +630,55 @@ func (q *aqlQuery) run(s *Server, c *call) ([][]byte, int, error) {
 		out = append(out, v)
 	}
 	return q.window(out), scanned, nil
+}
+
+// edgeIndexLookup is the optimizer's use of the edge index (arangod's "use-indexes" rule
+// with RocksDBEdgeIndex::supportsFilterCondition): on an edge collection, a filter
+// e._from == v, e._to == v, e._from IN [...] or e._to IN [...] reads the candidates from the
+// edge index (edges_index.go) instead of scanning the collection; the other filters are
+// applied to them as usual. The candidates are in the order of the values, each edge once.
+func (q *aqlQuery) edgeIndexLookup(coll *Collection) ([]*Doc, int, bool) {
+	if coll.Type != 3 {
+		return nil, -1, false
+	}
+	for fi, f := range q.filters {
+		if f.dist != nil || len(f.path) != 1 || (f.path[0] != "_from" && f.path[0] != "_to") || (f.op != "==" && f.op != "in") {
+			continue
+		}
+		var vals []string
+		if f.op == "==" {
+			if v, ok := rawString(f.val); ok {
+				vals = append(vals, v)
+			}
+		} else if rawKind(f.val) == 'a' {
+			_ = scanArray(f.val, func(_ int, e []byte) error {
+				if v, ok := rawString(e); ok {
+					vals = append(vals, v)
+				}
+				return nil
+			})
+		} else {
+			continue
+		}
+		ix := edgeIndexOf(coll)
+		by := ix.from
+		if f.path[0] == "_to" {
+			by = ix.to
+		}
+		seen := map[*Doc]bool{}
+		var docs []*Doc
+		for _, v := range vals {
+			for _, d := range by[v] {
+				if !seen[d] {
+					seen[d] = true
+					docs = append(docs, d)
+				}
+			}
+		}
+		q.usedIndex = true
+		return docs, fi, true
+	}
+	return nil, -1, false
 }
 
 func (q *aqlQuery) window(out [][]byte) [][]byte {
@@ -763,8 +826,12 @@ func (s *Server) routeCursor(r *router) {
 			c.fail(err)
 			return
 		}
+		scannedFull, scannedIndex := scanned, 0
+		if q.usedIndex {
+			scannedFull, scannedIndex = 0, scanned
+		}
 		stats := map[string]any{"writesExecuted": 0, "writesIgnored": 0, "documentLookups": 0, "seeks": 0,
-			"scannedFull": scanned, "scannedIndex": 0, "cursorsCreated": 0, "cursorsRearmed": 0, "cacheHits": 0,
+			"scannedFull": scannedFull, "scannedIndex": scannedIndex, "cursorsCreated": 0, "cursorsRearmed": 0, "cacheHits": 0,
 			"cacheMisses": 0, "filtered": q.filtered, "httpRequests": 0,
 			"executionTime": time.Since(start).Seconds(), "peakMemoryUsage": 0, "intermediateCommits": 0}
 		if in.Options.FullCount {

@@ -115,7 +115,9 @@ func (s *Server) routeDocuments(r *router) {
 		s.docBatchOrSingle(c, "insert")
 	})
 	r.handle("PUT", "/_api/document/{coll}", func(c *call) {
-		if c.qbool("onlyget", false) {
+		// RestDocumentHandler::replaceDocument: the presence of onlyget, whatever its value,
+		// makes the PUT a read of many documents (readManyDocuments).
+		if c.queryHas("onlyget") {
 			s.docBatchRead(c)
 			return
 		}
@@ -173,29 +175,7 @@ func (s *Server) routeDocuments(r *router) {
 	r.handle("DELETE", "/_api/document/{coll}/{key}", single("remove"))
 
 	r.handle("POST", "/_api/import", func(c *call) { s.handleImport(c) })
-	r.handle("GET", "/_api/edges/{coll}", func(c *call) {
-		coll := c.collection(c.param("coll"))
-		if coll == nil {
-			return
-		}
-		vertex := c.query("vertex")
-		dir := c.query("direction")
-		var parts [][]byte
-		for _, d := range coll.Snapshot() {
-			p, err := parseDoc(d.Raw)
-			if err != nil {
-				continue
-			}
-			if (dir != "in" && p.from == vertex) || (dir != "out" && p.to == vertex) {
-				parts = append(parts, d.Raw)
-			}
-		}
-		var buf bytes.Buffer
-		buf.WriteString(`{"edges":[`)
-		buf.Write(bytes.Join(parts, []byte(",")))
-		buf.WriteString(`],"error":false,"code":200,"stats":{"scannedIndex":` + strconv.Itoa(len(parts)) + `,"filtered":0}}`)
-		c.raw(200, "application/json; charset=utf-8", buf.Bytes())
-	})
+	r.handle("GET", "/_api/edges/{coll}", s.readEdges) // edges_index.go
 }
 
 // docBatchOrSingle handles POST (insert, single object or array) and array PUT/PATCH/DELETE.
@@ -333,7 +313,11 @@ func errorCodesHeader(m map[int]int) string {
 	return "{" + strings.Join(parts, ",") + "}"
 }
 
-// docBatchRead handles PUT /_api/document/{coll}?onlyget=true.
+// docBatchRead handles PUT /_api/document/{coll}?onlyget=true, as
+// RestDocumentHandler::readManyDocuments (arangod/RestHandler/RestDocumentHandler.cpp, 3.12):
+// the body is an array of keys, _id strings or objects with _key (and _rev, checked unless
+// ignoreRevs=true, the default); the answer is an array in the same order, a document or an
+// error object ({"error":true,"errorNum":1202,...}) for each, with X-Arango-Error-Codes.
 func (s *Server) docBatchRead(c *call) {
 	coll, w, ok := s.collTarget(c)
 	if !ok {

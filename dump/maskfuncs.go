@@ -177,7 +177,11 @@ func (mk *masker) email(_ *MaskingRule, v any) any {
 }
 
 func (mk *masker) datetime(r *MaskingRule, _ any) any {
-	span := r.end.Sub(r.begin)
+	end := r.end
+	if mk.seeded && !r.endSet {
+		end = seededDatetimeEnd
+	}
+	span := end.Sub(r.begin)
 	t := r.begin
 	if span > 0 {
 		t = t.Add(time.Duration(mk.rng.Int64N(int64(span/time.Millisecond)+1)) * time.Millisecond)

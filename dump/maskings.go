@@ -2,11 +2,16 @@ package dump
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
 	"os"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -25,6 +30,62 @@ type Maskings struct {
 	collections map[string]*CollectionMasking
 	fallback    *CollectionMasking // "*", nil if absent
 	secret      []byte             // per-run secret of the hashes
+	// seeded (SetSeed): every function derives its randomness from the secret and the value
+	// it masks, so that the same input masks the same way in every run and collection.
+	seeded bool
+}
+
+// SetSeed makes the maskings deterministic (godump seed --seed): the hashes' secret is
+// derived from seed instead of drawn at random, and every masking function that draws random
+// values (random, zip, phone, integer, decimal, creditCard, datetime) draws them from a
+// generator seeded with HMAC-SHA256(secret, function name, value). The same value then masks
+// to the same result wherever it appears, in every run with the same seed. A datetime rule
+// without "end" ends at 2025-01-01T00:00:00Z instead of now, which changes every run.
+// Without SetSeed the maskings behave as arangodump's: a new random secret every run.
+func (m *Maskings) SetSeed(seed string) {
+	h := hmac.New(sha256.New, []byte(seed))
+	h.Write([]byte("godump maskings secret"))
+	m.secret = h.Sum(nil)
+	m.seeded = true
+}
+
+// seededDatetimeEnd is the end of a datetime rule without "end" under SetSeed.
+var seededDatetimeEnd = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Named reports whether the maskings file has an entry of the collection's own (not "*").
+func (m *Maskings) Named(collection string) bool {
+	if m == nil {
+		return false
+	}
+	_, ok := m.collections[collection]
+	return ok
+}
+
+// KeyRule returns the collection's rule on the top-level "_key" path, or nil. arangodump
+// never masks system attributes, and neither does godump's dump; godump seed reads such a
+// rule as "replace this collection's keys", applied with MaskKey wherever the keys appear.
+func (m *Maskings) KeyRule(collection string) *MaskingRule {
+	c := m.For(collection)
+	if c.Type != MaskMasked {
+		return nil
+	}
+	for _, r := range c.Rules {
+		if !r.anyDepth && !r.all && len(r.path) == 1 && r.path[0] == "_key" {
+			return r
+		}
+	}
+	return nil
+}
+
+// MaskKey returns the masked form of a document key: 16 characters of the base64url
+// alphabet (letters, digits, - and _, all allowed in keys) from HMAC-SHA256 of the key with
+// the secret. It depends on the key only, not on its collection, so that a key and a
+// reference holding it mask alike.
+func (m *Maskings) MaskKey(key string) string {
+	h := hmac.New(sha256.New, m.secret)
+	h.Write([]byte("key\x00"))
+	h.Write([]byte(key))
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:12])
 }
 
 // Masking types of a collection.
@@ -56,6 +117,7 @@ type MaskingRule struct {
 	seed           int64
 	def            string
 	begin, end     time.Time
+	endSet         bool
 	format         string
 	lower, upper   float64
 	ilower, iupper int64
@@ -205,6 +267,7 @@ func parseRule(b json.RawMessage) (*MaskingRule, error) {
 			if r.end, err = parseISODate(s.End); err != nil {
 				return nil, fmt.Errorf("end: %w", err)
 			}
+			r.endSet = true
 		}
 		if r.end.Before(r.begin) {
 			return nil, fmt.Errorf("end %s is before begin %s", s.End, s.Begin)
@@ -337,9 +400,24 @@ type masker struct {
 	rules  []*MaskingRule
 	secret []byte
 	rng    *mrand.Rand
+	src    *mrand.ChaCha8 // rng's source, reseeded per value when seeded
+	seeded bool
 	cfg    jsoniter.API
 	out    *jsoniter.Stream
 	path   []string
+
+	keep      [][]string      // MaskerOptions.Keep
+	strict    bool            // MaskerOptions.Strict
+	uncovered map[string]bool // leaves no rule covers (strict), dotted paths
+}
+
+// MaskerOptions are the options of NewMaskerWith.
+type MaskerOptions struct {
+	// Keep are attribute paths whose values (and everything under them) pass unchanged:
+	// godump seed's references, which it rewrites itself so that they keep joining.
+	Keep [][]string
+	// Strict records every leaf no rule and no Keep path covers (Uncovered).
+	Strict bool
 }
 
 // NewMasker returns the masker of a collection, or nil when its documents pass unchanged.
@@ -348,11 +426,71 @@ func (m *Maskings) NewMasker(collection string) *masker {
 	if c.Type != MaskMasked || len(c.Rules) == 0 {
 		return nil
 	}
+	return m.newMasker(c)
+}
+
+// NewMaskerWith returns a masker of a collection of type "masked" even without rules (to
+// find the uncovered leaves in strict mode), or nil for the other types.
+func (m *Maskings) NewMaskerWith(collection string, o MaskerOptions) *masker {
+	c := m.For(collection)
+	if c.Type != MaskMasked {
+		return nil
+	}
+	mk := m.newMasker(c)
+	mk.keep, mk.strict = o.Keep, o.Strict
+	if o.Strict {
+		mk.uncovered = map[string]bool{}
+	}
+	return mk
+}
+
+func (m *Maskings) newMasker(c *CollectionMasking) *masker {
 	var seed [32]byte
 	_, _ = rand.Read(seed[:])
+	src := mrand.NewChaCha8(seed)
 	cfg := jsoniter.Config{EscapeHTML: false, UseNumber: true}.Froze()
-	return &masker{rules: c.Rules, secret: m.secret, rng: mrand.New(mrand.NewChaCha8(seed)), cfg: cfg,
+	return &masker{rules: c.Rules, secret: m.secret, rng: mrand.New(src), src: src, seeded: m.seeded, cfg: cfg,
 		out: jsoniter.NewStream(cfg, nil, 64<<10)}
+}
+
+// Uncovered returns the dotted paths of the leaves no rule covered (with Strict), sorted.
+func (mk *masker) Uncovered() []string {
+	out := make([]string, 0, len(mk.uncovered))
+	for p := range mk.uncovered {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// kept reports whether the current path is under a Keep path.
+func (mk *masker) kept() bool {
+	for _, k := range mk.keep {
+		if len(mk.path) >= len(k) && slices.Equal(mk.path[:len(k)], k) {
+			return true
+		}
+	}
+	return false
+}
+
+// reseed seeds the generator from the value being masked (SetSeed).
+func (mk *masker) reseed(r *MaskingRule, v any) {
+	h := hmac.New(sha256.New, mk.secret)
+	h.Write([]byte(r.Function))
+	h.Write([]byte{0})
+	switch x := v.(type) {
+	case string:
+		h.Write([]byte("s"))
+		h.Write([]byte(x))
+	case json.Number:
+		h.Write([]byte("n"))
+		h.Write([]byte(x))
+	default:
+		fmt.Fprintf(h, "o%v", x)
+	}
+	var seed [32]byte
+	copy(seed[:], h.Sum(nil))
+	mk.src.Seed(seed)
 }
 
 // MaskLines masks every document of lines (JSONL) and appends the result to dst.
@@ -425,6 +563,10 @@ func (mk *masker) object(it *jsoniter.Iterator, top bool) {
 // value handles the value at mk.path: objects are walked, arrays masked element by
 // element, other leaves masked by the first matching rule.
 func (mk *masker) value(it *jsoniter.Iterator) {
+	if len(mk.keep) > 0 && mk.kept() {
+		mk.out.WriteRaw(string(it.SkipAndReturnBytes()))
+		return
+	}
 	switch it.WhatIsNext() {
 	case jsoniter.ObjectValue:
 		mk.object(it, false)
@@ -444,10 +586,16 @@ func (mk *masker) value(it *jsoniter.Iterator) {
 	default:
 		rule := mk.rule()
 		if rule == nil {
+			if mk.strict {
+				mk.uncovered[strings.Join(mk.path, ".")] = true
+			}
 			mk.out.WriteRaw(string(it.SkipAndReturnBytes()))
 			return
 		}
 		v := it.Read()
+		if mk.seeded {
+			mk.reseed(rule, v)
+		}
 		mk.out.WriteVal(rule.mask(mk, rule, v))
 	}
 }

@@ -196,3 +196,97 @@ func TestDateFormat(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+func TestSeededMaskingsAreDeterministic(t *testing.T) {
+	rules := `[{"path":"a","type":"integer"},{"path":"b","type":"randomString"},{"path":"c","type":"zip"},{"path":"d","type":"datetime"},{"path":"e","type":"creditCard"},{"path":"f","type":"random"},{"path":"g","type":"decimal"}]`
+	text := `{"x":{"type":"masked","maskings":` + rules + `},"y":{"type":"masked","maskings":` + rules + `}}`
+	doc := []byte(`{"a":7,"b":"secret","c":"50667","d":"2020-01-01","e":4111111111111111,"f":true,"g":1.5}` + "\n")
+	mask := func(seed, coll string) string {
+		m, err := ParseMaskings([]byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seed != "" {
+			m.SetSeed(seed)
+		}
+		var out bytes.Buffer
+		if err := m.NewMasker(coll).MaskLines(&out, doc); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	a, b, c := mask("s1", "x"), mask("s1", "y"), mask("s2", "x")
+	if a != b {
+		t.Errorf("same seed, two runs and collections: %s / %s", a, b)
+	}
+	if a == c {
+		t.Errorf("seeds s1 and s2 mask alike: %s", a)
+	}
+	if strings.Contains(a, "secret") || strings.Contains(a, "50667") {
+		t.Errorf("not masked: %s", a)
+	}
+	// without a seed every run draws anew (arangodump's behaviour)
+	if mask("", "x") == mask("", "x") {
+		t.Errorf("unseeded maskings repeat themselves")
+	}
+	// the same value in two documents masks alike under a seed
+	m, _ := ParseMaskings([]byte(text))
+	m.SetSeed("s1")
+	var out bytes.Buffer
+	if err := m.NewMasker("x").MaskLines(&out, []byte(`{"a":7}`+"\n"+`{"a":7}`+"\n"+`{"a":8}`+"\n")); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if lines[0] != lines[1] {
+		t.Errorf("same value, different masks: %q", lines)
+	}
+}
+
+func TestMaskerKeepStrictAndKeys(t *testing.T) {
+	m, err := ParseMaskings([]byte(`{"c":{"type":"masked","maskings":[{"path":"_key","type":"randomString"},{"path":"name","type":"xifyFront"}]},"*":{"type":"full"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.SetSeed("k")
+	mk := m.NewMaskerWith("c", MaskerOptions{Keep: [][]string{{"ref"}}, Strict: true})
+	var out bytes.Buffer
+	if err := mk.MaskLines(&out, []byte(`{"_key":"k1","name":"Alexander","ref":["a","b"],"other":{"x":1,"y":[2]},"ok":"v"}`+"\n")); err != nil {
+		t.Fatal(err)
+	}
+	d := decode(t, out.String())
+	if d["name"] == "Alexander" || d["_key"] != "k1" || strings.Join([]string{d["ref"].([]any)[0].(string), d["ref"].([]any)[1].(string)}, ",") != "a,b" {
+		t.Errorf("masked %s", out.String())
+	}
+	if got := strings.Join(mk.Uncovered(), ","); got != "ok,other.x,other.y" {
+		t.Errorf("uncovered %q, want ok,other.x,other.y", got)
+	}
+	if m.KeyRule("c") == nil || m.KeyRule("d") != nil || !m.Named("c") || m.Named("d") {
+		t.Errorf("KeyRule/Named")
+	}
+	k := m.MaskKey("k1")
+	if k != m.MaskKey("k1") || k == m.MaskKey("k2") || !regexp.MustCompile(`^[A-Za-z0-9_-]{16}$`).MatchString(k) {
+		t.Errorf("MaskKey %q", k)
+	}
+	// a masked collection without rules still gets a masker in strict mode
+	m2, _ := ParseMaskings([]byte(`{"c":{"type":"masked","maskings":[]}}`))
+	if mk := m2.NewMaskerWith("c", MaskerOptions{Strict: true}); mk == nil {
+		t.Errorf("no strict masker for a masked collection without rules")
+	}
+}
+
+func TestSeededDatetimeHasFixedEnd(t *testing.T) {
+	m, _ := ParseMaskings([]byte(`{"c":{"type":"masked","maskings":[{"path":"d","type":"datetime","begin":"2024-12-31","format":"%z"}]}}`))
+	m.SetSeed("d")
+	var out bytes.Buffer
+	if err := m.NewMasker("c").MaskLines(&out, []byte(`{"d":"x"}`+"\n")); err != nil {
+		t.Fatal(err)
+	}
+	got := decode(t, out.String())["d"].(string)
+	ts, err := time.Parse("2006-01-02T15:04:05.000Z", got)
+	if err != nil {
+		t.Fatalf("seeded datetime %q: %v", got, err)
+	}
+	if ts.Before(time.Date(2024, 12, 31, 0, 0, 0, 0, time.UTC)) || ts.After(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("seeded datetime %s outside 2024-12-31 .. 2025-01-01", got)
+	}
+}
