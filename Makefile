@@ -17,10 +17,10 @@ build:
 ## test: the whole suite (unit tests with the race detector, then end-to-end tests on the built binaries)
 test: lint unit e2e
 
-unit:
+unit: weed
 	$(GO) test -race -count=1 -timeout 8m $(UNIT)
 
-e2e: build
+e2e: build weed
 	@if [ -d e2e ]; then GODUMP_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 8m ./e2e/...; fi
 
 ## demo: start arangotest with sample data, dump it, restore it into a fresh database, verify
@@ -33,8 +33,13 @@ demo-seed: build
 	@./scripts/demo-seed.sh
 
 ## bench: throughput and memory figures (see README "Benchmarks")
-bench: build
+bench: build weed
 	@./scripts/bench.sh
+
+## weed: SeaweedFS's S3 server for the object-storage tests (objstore, e2e), built into bin/ when
+## missing or not the pinned version (about 6.5 minutes on two cores the first time, then nothing)
+weed:
+	@./scripts/weed.sh
 
 ## fuzz: a short run of every fuzz target
 fuzz:

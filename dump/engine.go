@@ -82,6 +82,8 @@ type Summary struct {
 	Dropped       []string
 	// ArchiveBytes is the size of the archive written (--archive).
 	ArchiveBytes int64
+	// StoredBytes is the size of the dump on an object store (set by the command).
+	StoredBytes int64
 }
 
 // engine is one run of Run.
@@ -184,6 +186,14 @@ func Run(ctx context.Context, conn *client.Conn, o Options, rep progress.Reporte
 		if e.archive, err = format.NewArchiveWriter(e.opts.Archive, "godump", Version); err != nil {
 			return sum, fmt.Errorf("write archive %s: %w", e.opts.ArchiveName, err)
 		}
+	} else if e.opts.OutputStore != nil {
+		if e.parallel && !e.opts.SnapshotPerCollection {
+			// Memory: an upload holds its parts in memory, and one context per server keeps
+			// every file of the server's shards open at once; a context per collection keeps
+			// one open (and lets --continue keep each finished collection).
+			e.opts.SnapshotPerCollection = true
+			e.rep.Log("# dumping to object storage: one snapshot per collection (--snapshot per-collection), so that memory stays bounded")
+		}
 	} else if open, mode := format.OpenToOthers(e.opts.OutputDirectory); open {
 		// Its files are 0600 whatever the directory, but others can list (or, writable,
 		// replace) them; the directory is the user's, so it is named rather than changed.
@@ -195,7 +205,14 @@ func Run(ctx context.Context, conn *client.Conn, o Options, rep progress.Reporte
 		if dbs, err = e.listDatabases(ctx); err != nil {
 			return sum, err
 		}
-		if e.archive == nil {
+		switch {
+		case e.opts.OutputStore != nil:
+			if files, err := e.opts.OutputStore.List(); err != nil {
+				return sum, fmt.Errorf("output %s: %w", e.opts.OutputStore, err)
+			} else if len(files) > 0 && !e.opts.Overwrite && !e.opts.Continue {
+				return sum, fmt.Errorf("output %s already holds files; use \"--overwrite true\" to overwrite data in it", e.opts.OutputStore)
+			}
+		case e.archive == nil:
 			if err := checkRoot(e.opts.OutputDirectory, e.opts.Overwrite || e.opts.Continue); err != nil {
 				return sum, err
 			}
@@ -362,9 +379,17 @@ func (e *engine) dumpDatabase(ctx context.Context, db string) (dbCounts, error) 
 	if e.archive != nil {
 		dir = e.opts.ArchiveName + ": " + archiveDir
 	}
+	var store format.Store
+	if e.opts.OutputStore != nil {
+		store = e.opts.OutputStore
+		if archiveDir != "" {
+			store = e.opts.OutputStore.Sub(archiveDir)
+		}
+		dir = store.String()
+	}
 	out, err := e.opts.Open(ctx, OutputConfig{Dir: dir, Database: db, Overwrite: e.opts.Overwrite,
 		Compress: e.opts.CompressOutput, Cluster: cluster, Root: e.opts.OutputDirectory,
-		Continue: e.opts.Continue, Settings: e.settings, Archive: e.archive, ArchiveDir: archiveDir})
+		Continue: e.opts.Continue, Settings: e.settings, Archive: e.archive, ArchiveDir: archiveDir, Store: store})
 	if e.opts.Continue && errors.Is(err, format.ErrComplete) {
 		// an earlier run finished this database (--all-databases stopped at a later one)
 		e.mu.Lock()

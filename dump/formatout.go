@@ -21,7 +21,13 @@ func FormatOutput(_ context.Context, cfg OutputConfig) (Output, error) {
 		}
 		return &formatOutput{w: w, compress: cfg.Compress}, nil
 	}
-	w, err := format.NewWriter(cfg.Dir, wo)
+	var w *format.Writer
+	var err error
+	if cfg.Store != nil {
+		w, err = format.NewStoreWriter(cfg.Store, wo)
+	} else {
+		w, err = format.NewWriter(cfg.Dir, wo)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/arangobackup/godump/format"
 	"runtime"
 	"strings"
 	"time"
@@ -30,6 +32,11 @@ type Options struct {
 	// of OutputDirectory. ArchiveName names it in messages ("-" for stdout).
 	Archive     io.Writer
 	ArchiveName string
+
+	// OutputStore, when set, holds the dump instead of the local OutputDirectory (godump
+	// --output-directory s3://bucket/prefix): each database's directory is written through
+	// it (format.NewStoreWriter), a subdirectory each with AllDatabases.
+	OutputStore format.StoreTree
 
 	AllDatabases             bool     // --all-databases: one subdirectory per database
 	Collections              []string // --collection: only these (repeatable)

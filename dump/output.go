@@ -65,6 +65,8 @@ type OutputConfig struct {
 	// instead of Dir.
 	Archive    *format.ArchiveWriter
 	ArchiveDir string
+	// Store: the database's directory is this object-store prefix instead of Dir.
+	Store format.Store
 }
 
 // KeptFile is a data file an earlier, interrupted run committed (--continue).

@@ -21,6 +21,7 @@ type transportPath struct {
 	readFrom func(dump []string) []string
 	pipe     bool // godump's stdout into gorestore's stdin, both running at once
 	size     func(dump []string) float64
+	env      []string // for both tools (an object store's credentials)
 }
 
 // BenchmarkTransport measures, on BenchmarkDump's data set and in one run, a compressed dump
@@ -61,8 +62,12 @@ func BenchmarkTransport(b *testing.B) {
 				if p.pipe {
 					dump, rest = measurePipe(b, dumpArgs, restoreArgs)
 				} else {
-					dump = measure(b, toolCommand(context.Background(), "godump", dumpArgs...))
-					rest = measure(b, toolCommand(context.Background(), "gorestore", restoreArgs...))
+					dc := toolCommand(context.Background(), "godump", dumpArgs...)
+					dc.Env = append(dc.Env, p.env...)
+					dump = measure(b, dc)
+					rc := toolCommand(context.Background(), "gorestore", restoreArgs...)
+					rc.Env = append(rc.Env, p.env...)
+					rest = measure(b, rc)
 				}
 				total := time.Since(start).Seconds()
 				checkCounts(b, env, dst)

@@ -190,3 +190,9 @@ func verifyIn(s Store, mf ManifestFile) error {
 	return verifyReader(rc, s.Path(mf.Name), mf)
 }
 
+// StoreTree is a Store with subdirectories (the database directories of an --all-databases
+// dump on an object store).
+type StoreTree interface {
+	Store
+	Sub(dir string) Store
+}

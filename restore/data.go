@@ -95,7 +95,7 @@ func (e *engine) restoreData(ctx context.Context, db string, c *CollectionPlan, 
 	// leaves: a damaged dump stops here, not after half of it reached the server.
 	for _, f := range files {
 		if mf, ok := c.Checksums[f.Name]; ok {
-			if err := format.VerifyFile(f.Path, mf); err != nil {
+			if err := format.VerifyDataFile(f, mf); err != nil {
 				return fmt.Errorf("restore data of collection %q (db %q): %w", c.Target, db, err)
 			}
 		}

@@ -62,6 +62,10 @@ type Options struct {
 
 	// archive: the plan is built from an archive's staged metadata (no data files on disk).
 	archive bool
+
+	// InputStore, when set, holds the dump instead of the local InputDirectory (gorestore
+	// --input-directory s3://bucket/prefix; see remote.go).
+	InputStore InputStore
 }
 
 // DefaultOptions returns arangorestore's defaults.

@@ -25,6 +25,17 @@ type Plan struct {
 	// Incomplete names the collections missing from, or partial in, an unfinished godump
 	// dump that --force restores all the same ("db.collection (not written)").
 	Incomplete []string
+
+	cleanup func() // removes what the plan staged (an object store's small files)
+}
+
+// Close removes what building the plan staged on the local disk (for a dump on an object
+// store); the plan must not be executed after.
+func (p *Plan) Close() {
+	if p != nil && p.cleanup != nil {
+		p.cleanup()
+		p.cleanup = nil
+	}
 }
 
 // DatabasePlan is the restore of one database directory of the dump.
@@ -80,6 +91,9 @@ type ViewPlan struct {
 func BuildPlan(opts Options) (*Plan, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
+	}
+	if opts.InputStore != nil {
+		return buildRemotePlan(opts)
 	}
 	if st, err := os.Stat(opts.InputDirectory); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("input directory '%s' does not exist", opts.InputDirectory)

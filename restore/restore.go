@@ -174,6 +174,9 @@ func (e *engine) restoreDatabase(ctx context.Context, dp *DatabasePlan) (int, er
 	if err != nil {
 		return 0, fmt.Errorf("database %s: %w", db, err)
 	}
+	if e.opts.InputStore != nil {
+		cf.disabled = true // the dump is on an object store: no progress file beside it
+	}
 	if e.opts.DryRun {
 		cf.disabled = true // a dry run neither writes nor removes the progress file
 		e.dryRunChecks(ctx, dp)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -10,20 +11,37 @@ import (
 	"golang.org/x/term"
 
 	"github.com/arangobackup/godump/format"
+	"github.com/arangobackup/godump/internal/s3dump"
+	"github.com/arangobackup/godump/objstore"
 )
 
 // archiveFile is where godump --archive writes: a file, written under a temporary name and
 // renamed when complete (a failed or interrupted dump leaves no archive under the name), or
 // stdout.
 type archiveFile struct {
-	name  string // for messages
-	final string // the file's name; "" for stdout
-	f     *os.File
-	buf   *bufio.Writer
+	name   string // for messages
+	final  string // the file's name; "" for stdout or an object
+	f      *os.File
+	upload *objstore.Upload // an s3:// archive: one multipart upload, visible at Commit
+	buf    *bufio.Writer
 }
 
 // openArchive opens the archive's destination: "-" is stdout, which must not be a terminal.
-func openArchive(name string, overwrite bool, stdout io.Writer) (*archiveFile, error) {
+func openArchive(ctx context.Context, name string, overwrite bool, stdout io.Writer, s3o *s3dump.Options) (*archiveFile, error) {
+	if s3dump.IsURL(name) {
+		st, key, err := s3o.OpenObject(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("archive %s: %w", name, err)
+		}
+		if _, err := st.Size(key); err == nil && !overwrite {
+			return nil, fmt.Errorf("archive %s already exists; use \"--overwrite true\" to replace it", name)
+		}
+		u, err := st.Objects().Create(ctx, key)
+		if err != nil {
+			return nil, fmt.Errorf("archive %s: %w", name, err)
+		}
+		return &archiveFile{name: name, upload: u, buf: bufio.NewWriterSize(u, 1<<20)}, nil
+	}
 	if name == "-" {
 		if f, ok := stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			return nil, fmt.Errorf("--archive -: stdout is a terminal; redirect it to a file or a pipe (godump --archive - ... | gorestore --archive - ...)")
@@ -57,6 +75,19 @@ func (a *archiveFile) Write(p []byte) (int, error) { return a.buf.Write(p) }
 // and renamed into place; after a failure the temporary file is removed.
 func (a *archiveFile) finish(err error) error {
 	ferr := a.buf.Flush()
+	if a.upload != nil {
+		if err == nil {
+			err = ferr
+		}
+		if err == nil {
+			_, _, err = a.upload.Commit()
+		}
+		if err != nil {
+			_ = a.upload.Abort()
+			return fmt.Errorf("%w (no archive was written to %s)", err, a.name)
+		}
+		return nil
+	}
 	if a.f == nil {
 		if err == nil && ferr != nil {
 			return fmt.Errorf("write archive to stdout: %w", ferr)

@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/arangobackup/godump/clilog"
 	"github.com/arangobackup/godump/dump"
 	"github.com/arangobackup/godump/internal/cmdline"
+	"github.com/arangobackup/godump/internal/s3dump"
 	"github.com/arangobackup/godump/progress"
 )
 
@@ -52,6 +54,16 @@ const usageText = `Usage: godump [options] [output-directory]
 `
 
 func main() {
+	// Hidden, for performance work (make bench, issue 16): GODUMP_CPUPROFILE=file writes a CPU
+	// profile of the whole run to file (go tool pprof). Not an option on purpose.
+	if p := os.Getenv("GODUMP_CPUPROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil && pprof.StartCPUProfile(f) == nil {
+			code := run(os.Args[1:], os.Stdout, os.Stderr)
+			pprof.StopCPUProfile()
+			f.Close()
+			os.Exit(code)
+		}
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -104,6 +116,8 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer, logs 
 	fs.StringVar(&o.OutputDirectory, "output-directory", o.OutputDirectory, "output directory (or give it as the only argument)")
 	cliflag.BoolVar(fs, &o.Overwrite, "overwrite", false, "write into an existing, non-empty output directory")
 	cliflag.BoolVar(fs, &o.Continue, "continue", false, "carry on an interrupted dump in the output directory: keep the data files its manifest records as complete (size and SHA-256 checked again) and dump the rest (godump)")
+	var s3o s3dump.Options
+	s3dump.AddFlags(fs, &s3o)
 	archive := fs.String("archive", "", "write the whole dump as one stream to this file, or - for stdout: a tar of the dump directory (split data files) that gorestore --archive restores while reading and tar -x unpacks for arangorestore (godump)")
 	snapshot := fs.String("snapshot", "per-server", "per-server: one snapshot per server (arangodump's, one point in time per server); per-collection: one per collection, each file committed when complete, so that --continue keeps more after an interruption (godump; parallel dump API)")
 	cliflag.BoolVar(fs, &o.AllDatabases, "all-databases", false, "dump every database the user can access, one subdirectory each")
@@ -247,9 +261,19 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer, logs 
 		rep.Log(fmt.Sprintf("# Connected to ArangoDB %s (%s), dumping into %s", conn.Version, strings.ToLower(conn.Role), o.OutputDirectory))
 	}
 	dump.Version = cliflag.ToolVersion(version)
+	var store *s3dump.Store
+	if s3dump.IsURL(o.OutputDirectory) {
+		if store, err = s3o.OpenStore(ctx, o.OutputDirectory); err != nil {
+			rep.Close()
+			logs.SetReporter(nil)
+			fmt.Fprintf(stderr, "godump: output %s: %v\n", o.OutputDirectory, err)
+			return exitError
+		}
+		o.OutputStore = store
+	}
 	var out *archiveFile
 	if *archive != "" {
-		if out, err = openArchive(*archive, o.Overwrite, stdout); err != nil {
+		if out, err = openArchive(ctx, *archive, o.Overwrite, stdout, &s3o); err != nil {
 			rep.Close()
 			logs.SetReporter(nil)
 			fmt.Fprintf(stderr, "godump: %v\n", err)
@@ -266,9 +290,12 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer, logs 
 	dir := o.OutputDirectory
 	if out != nil {
 		dir = ""
-		if out.final == "" {
+		if out.final == "" && out.upload == nil {
 			stdout = stderr // stdout holds the archive: the summary goes beside the messages
 		}
+	}
+	if store != nil && sum != nil {
+		sum.StoredBytes = storeSize(store)
 	}
 	return finish(ctx, stdout, stderr, *asJSON, dir, sum, err)
 }
@@ -338,6 +365,11 @@ func fail(ctx context.Context, stderr io.Writer, err error) int {
 
 // summaryLine is arangodump's closing line.
 func summaryLine(s *dump.Summary, dir string) string {
+	if s3dump.IsURL(dir) {
+		return fmt.Sprintf("Processed %d collection(s) from %d database(s) in %.2f s total time. Retrieved %s from server, sent %d batch(es) in total. Total written (before compression): %s. Size of the dump in %s: %s",
+			s.Collections, s.Databases, s.Elapsed.Seconds(), progress.Bytes(s.BytesReceived), s.Batches,
+			progress.Bytes(s.BytesWritten), dir, progress.Bytes(s.StoredBytes))
+	}
 	if dir == "" { // --archive
 		return fmt.Sprintf("Processed %d collection(s) from %d database(s) in %.2f s total time. Retrieved %s from server, sent %d batch(es) in total. Total written (before compression): %s. Size of the archive: %s",
 			s.Collections, s.Databases, s.Elapsed.Seconds(), progress.Bytes(s.BytesReceived), s.Batches,
@@ -348,9 +380,26 @@ func summaryLine(s *dump.Summary, dir string) string {
 		progress.Bytes(s.BytesWritten), progress.Bytes(dirSize(dir)))
 }
 
+// storeSize adds up the objects of a dump on an object store (a database directory, or one
+// per database).
+func storeSize(st *s3dump.Store) int64 {
+	var n int64
+	files, _ := st.List()
+	for _, f := range files {
+		if s, err := st.Size(f); err == nil {
+			n += s
+		}
+	}
+	dirs, _ := st.Dirs()
+	for _, d := range dirs {
+		n += storeSize(st.Sub(d).(*s3dump.Store))
+	}
+	return n
+}
+
 func dirSize(dir string) int64 {
 	var n int64
-	if dir == "" {
+	if dir == "" || s3dump.IsURL(dir) {
 		return 0
 	}
 	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
@@ -405,6 +454,9 @@ func jsonSummary(s *dump.Summary, dir string, err error, code int) summaryJSON {
 		j.BytesReceived, j.BytesWritten, j.BytesOnDisk = s.BytesReceived, s.BytesWritten, dirSize(dir)
 		if dir == "" {
 			j.BytesOnDisk, j.ArchiveBytes = s.ArchiveBytes, s.ArchiveBytes
+		}
+		if s3dump.IsURL(dir) {
+			j.BytesOnDisk = s.StoredBytes
 		}
 		j.Protocol, j.Seconds, j.SkippedDatabases = s.Protocol, s.Elapsed.Seconds(), s.Skipped
 		j.KeptFiles, j.KeptDocuments, j.CompleteAlready, j.Removed = s.KeptFiles, s.KeptDocuments, s.Complete, s.Dropped
