@@ -129,10 +129,12 @@ func (a *ArchiveWriter) Written() int64 {
 func (a *ArchiveWriter) writeEntry(name string, data []byte, comment string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.writeEntryLocked(name, data, comment)
+	return a.writeEntryLocked(name, data, comment, "")
 }
 
-func (a *ArchiveWriter) writeEntryLocked(name string, data []byte, comment string) error {
+// writeEntryLocked writes an entry; sum is its SHA-256 when the caller has it (a data part's,
+// computed for its header), else "".
+func (a *ArchiveWriter) writeEntryLocked(name string, data []byte, comment, sum string) error {
 	if a.err != nil {
 		return a.err
 	}
@@ -142,7 +144,10 @@ func (a *ArchiveWriter) writeEntryLocked(name string, data []byte, comment strin
 	if a.names[name] && name != ArchiveMarkerName {
 		return fmt.Errorf("write archive entry %s: already written", name)
 	}
-	sum := sha256.Sum256(data)
+	if sum == "" {
+		h := sha256.Sum256(data)
+		sum = hex.EncodeToString(h[:])
+	}
 	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: int64(FileMode), Size: int64(len(data)),
 		ModTime: a.modTime, Format: tar.FormatPAX}
 	if comment != "" {
@@ -160,7 +165,7 @@ func (a *ArchiveWriter) writeEntryLocked(name string, data []byte, comment strin
 		return a.err
 	}
 	a.names[name] = true
-	a.entries = append(a.entries, ArchiveEntry{Name: name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])})
+	a.entries = append(a.entries, ArchiveEntry{Name: name, Size: int64(len(data)), SHA256: sum})
 	return nil
 }
 
@@ -186,7 +191,7 @@ func (a *ArchiveWriter) Close() error {
 	if err != nil {
 		return err
 	}
-	if err := a.writeEntryLocked(ArchiveMarkerName, append(b, '\n'), ""); err != nil {
+	if err := a.writeEntryLocked(ArchiveMarkerName, append(b, '\n'), "", ""); err != nil {
 		return err
 	}
 	a.closed = true
@@ -339,7 +344,7 @@ func (f *archiveFile) flushLocked() error {
 	w.mu.Unlock()
 	mf := ManifestFile{Name: name, Collection: f.collection, Part: part, Compressed: f.compressed, Size: int64(len(data)),
 		UncompressedSize: f.raw, Documents: f.lines, SHA256: hex.EncodeToString(sum[:]), Run: 1}
-	err := a.writeEntryLocked(w.entryName(name), data, dataComment(mf))
+	err := a.writeEntryLocked(w.entryName(name), data, dataComment(mf), mf.SHA256)
 	a.buffered -= int64(len(data))
 	a.mu.Unlock()
 	if err != nil {
