@@ -20,15 +20,6 @@ func s3Env(srv *s3test.Server) []string {
 		"AWS_REGION=" + srv.Region, "AWS_ENDPOINT_URL=" + srv.Endpoint, "AWS_SHARED_CREDENTIALS_FILE=/nonexistent", "AWS_CONFIG_FILE=/nonexistent"}
 }
 
-func runToolEnv(t *testing.T, env []string, name string, args ...string) result {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := toolCommand(ctx, name, args...)
-	cmd.Env = append(cmd.Env, env...)
-	return runCmd(t, cmd)
-}
-
 // TestS3DumpRestore (issue 15 point 2): a dump to s3:// on a real S3 server (SeaweedFS)
 // restored from s3:// is exact; so is an archive to and from s3://; an object store dump
 // continues after a kill; wrong credentials, a missing bucket and an unreachable endpoint
@@ -41,7 +32,7 @@ func TestS3DumpRestore(t *testing.T) {
 	seeded := seedStandard(t, src, srcDB)
 	url := srv.URL() + "/dumps/" + srcDB
 
-	res := runToolEnv(t, env, "godump", append(src.serverArgs(srcDB), "--output-directory", url, "--include-system-collections", "true", "--progress", "false", "--json", "true")...)
+	res := scRun(t, env, "godump", append(src.serverArgs(srcDB), "--output-directory", url, "--include-system-collections", "true", "--progress", "false", "--json", "true")...)
 	if res.Code != 0 {
 		t.Fatalf("godump to %s: %s", url, res)
 	}
@@ -80,25 +71,25 @@ func TestS3DumpRestore(t *testing.T) {
 
 	dst := uniqueDB(t, "s3dst")
 	src.dropAtEnd(t, dst)
-	res = runToolEnv(t, env, "gorestore", append(src.serverArgs(dst), "--input-directory", url, "--create-database", "true", "--include-system-collections", "true", "--progress", "false")...)
+	res = scRun(t, env, "gorestore", append(src.serverArgs(dst), "--input-directory", url, "--create-database", "true", "--include-system-collections", "true", "--progress", "false")...)
 	if res.Code != 0 {
 		t.Fatalf("gorestore from %s: %s", url, res)
 	}
 	rtCheckRestored(t, src, srcDB, seeded, src, dst)
-	res = runToolEnv(t, env, "gorestore", "--input-directory", url, "--list", "--server.endpoint", "tcp://127.0.0.1:1")
+	res = scRun(t, env, "gorestore", "--input-directory", url, "--list", "--server.endpoint", "tcp://127.0.0.1:1")
 	if res.Code != 0 || !strings.Contains(res.Stdout, url) || !strings.Contains(res.Stdout, "customers") {
 		t.Errorf("--list of %s: %s", url, res)
 	}
 
 	// an archive as one object (multipart upload), restored from it
 	arch := srv.URL() + "/archives/" + srcDB + ".tar"
-	res = runToolEnv(t, env, "godump", append(src.serverArgs(srcDB), "--archive", arch, "--progress", "false")...)
+	res = scRun(t, env, "godump", append(src.serverArgs(srcDB), "--archive", arch, "--progress", "false")...)
 	if res.Code != 0 {
 		t.Fatalf("godump --archive %s: %s", arch, res)
 	}
 	dst2 := uniqueDB(t, "s3arch")
 	src.dropAtEnd(t, dst2)
-	res = runToolEnv(t, env, "gorestore", append(src.serverArgs(dst2), "--archive", arch, "--create-database", "true", "--progress", "false")...)
+	res = scRun(t, env, "gorestore", append(src.serverArgs(dst2), "--archive", arch, "--create-database", "true", "--progress", "false")...)
 	if res.Code != 0 {
 		t.Fatalf("gorestore --archive %s: %s", arch, res)
 	}
@@ -133,13 +124,13 @@ func TestS3DumpRestore(t *testing.T) {
 	_ = cmd.Wait()
 	cancel()
 	src.Server.RemoveFault(id)
-	res = runToolEnv(t, env, "godump", dmGodumpArgs(src, srcDB, kurl, "--continue", "true", "--threads", "1", "--json", "true")...)
+	res = scRun(t, env, "godump", dmGodumpArgs(src, srcDB, kurl, "--continue", "true", "--threads", "1", "--json", "true")...)
 	if res.Code != 0 || !strings.Contains(res.Stdout, `"keptFiles"`) {
 		t.Fatalf("godump --continue on %s: %s", kurl, res)
 	}
 	dst3 := uniqueDB(t, "s3kill")
 	src.dropAtEnd(t, dst3)
-	res = runToolEnv(t, env, "gorestore", append(src.serverArgs(dst3), "--input-directory", kurl, "--create-database", "true", "--progress", "false")...)
+	res = scRun(t, env, "gorestore", append(src.serverArgs(dst3), "--input-directory", kurl, "--create-database", "true", "--progress", "false")...)
 	if res.Code != 0 {
 		t.Fatalf("gorestore of the continued dump: %s", res)
 	}
@@ -164,11 +155,11 @@ func TestS3DumpRestore(t *testing.T) {
 	}
 	dst4 := uniqueDB(t, "s3miss")
 	src.dropAtEnd(t, dst4)
-	res = runToolEnv(t, env, "gorestore", append(src.serverArgs(dst4), "--input-directory", url, "--create-database", "true", "--progress", "false")...)
+	res = scRun(t, env, "gorestore", append(src.serverArgs(dst4), "--input-directory", url, "--create-database", "true", "--progress", "false")...)
 	if res.Code != 3 || !strings.Contains(res.Stderr, victim) {
 		t.Errorf("restore with a missing object: %s", res)
 	}
-	res = runToolEnv(t, env, "gorestore", "--archive", srv.URL()+"/archives/none.tar", "--list", "--server.endpoint", "tcp://127.0.0.1:1")
+	res = scRun(t, env, "gorestore", "--archive", srv.URL()+"/archives/none.tar", "--list", "--server.endpoint", "tcp://127.0.0.1:1")
 	if res.Code == 0 || !strings.Contains(res.Stderr, "none.tar") {
 		t.Errorf("missing archive object: %s", res)
 	}
@@ -176,18 +167,18 @@ func TestS3DumpRestore(t *testing.T) {
 	// bad credentials, a missing bucket, an unreachable endpoint: clear errors, no secret shown
 	bad := append([]string(nil), env...)
 	bad = append(bad, "AWS_SECRET_ACCESS_KEY=wrong-secret-value")
-	res = runToolEnv(t, bad, "gorestore", "--input-directory", url, "--list", "--server.endpoint", "tcp://127.0.0.1:1")
+	res = scRun(t, bad, "gorestore", "--input-directory", url, "--list", "--server.endpoint", "tcp://127.0.0.1:1")
 	if res.Code == 0 || strings.Contains(res.Stderr, "wrong-secret-value") || !strings.Contains(strings.ToLower(res.Stderr), "credential") {
 		t.Errorf("wrong secret: %s", res)
 	}
-	res = runToolEnv(t, env, "godump", append(src.serverArgs(srcDB), "--output-directory", "s3://no-such-bucket-godump/x", "--progress", "false")...)
+	res = scRun(t, env, "godump", append(src.serverArgs(srcDB), "--output-directory", "s3://no-such-bucket-godump/x", "--progress", "false")...)
 	if res.Code == 0 || !strings.Contains(res.Stderr, "no-such-bucket-godump") {
 		t.Errorf("missing bucket: %s", res)
 	}
 	unreach := append([]string(nil), env...)
 	unreach = append(unreach, "AWS_ENDPOINT_URL=http://127.0.0.1:1")
 	start := time.Now()
-	res = runToolEnv(t, unreach, "gorestore", "--input-directory", url, "--list", "--server.endpoint", "tcp://127.0.0.1:1")
+	res = scRun(t, unreach, "gorestore", "--input-directory", url, "--list", "--server.endpoint", "tcp://127.0.0.1:1")
 	if res.Code == 0 || time.Since(start) > 60*time.Second {
 		t.Errorf("unreachable endpoint: after %s: %s", time.Since(start), res)
 	}
