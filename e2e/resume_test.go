@@ -7,11 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/arangobackup/godump/arangotest"
+	"github.com/arangobackup/godump/client"
 	"github.com/arangobackup/godump/format"
 )
 
@@ -242,5 +244,34 @@ func dmCheckManifestNoMarker(t *testing.T, dir string) {
 	b, err := os.ReadFile(filepath.Join(dir, format.ManifestFileName))
 	if err == nil && strings.Contains(string(b), `"complete": true`) {
 		t.Errorf("%s: a killed dump carries the completion marker", dir)
+	}
+}
+
+// TestDumpPerCollectionSnapshotCluster: --snapshot per-collection on a cluster, with and
+// without split files (a collection's shards then span several DB-Servers, each with a
+// context of its own, and its one file is committed when the last of them ends).
+func TestDumpPerCollectionSnapshotCluster(t *testing.T) {
+	_, cl := rsClusterTarget(t, 1)
+	db := uniqueDB(t, "pcs")
+	cl.createDatabase(t, db)
+	c := cl.conn(t, db)
+	want := map[string]map[string]Doc{}
+	for i, name := range []string{"alpha", "beta"} {
+		must(t, c.DoJSON(context.Background(), client.Request{Method: "POST", Path: "/_api/collection", JSON: Doc{"name": name, "numberOfShards": 5}}, nil), "create "+name)
+		sc := &seededCollection{Name: name, Type: 2, Docs: map[string]Doc{}}
+		for j := 0; j < 700+i*300; j++ {
+			k := name + strconv.Itoa(j)
+			sc.Docs[k] = Doc{"_key": k, "n": json.Number(strconv.Itoa(j))}
+		}
+		insertDocs(t, c, sc)
+		want[name] = sc.Docs
+	}
+	for _, split := range []string{"true", "false"} {
+		dir := filepath.Join(t.TempDir(), "d"+split)
+		mustRun(t, "godump", dmGodumpArgs(cl, db, dir, "--snapshot", "per-collection", "--split-files", split, "--docs-per-batch", "100")...)
+		dmCheckManifest(t, dir, true)
+		for name, docs := range want {
+			compareDocs(t, "split="+split+" "+name, docs, dumpDocs(t, dir, name), "_rev", "_id")
+		}
 	}
 }
