@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 // bench` sets 1 GiB) plus an edge collection "links" over the largest collection, coll0
 // (three out-edges per document, to documents chosen by a fixed formula), held by a
 // cmd/arangotest process (its edge index of links built before measuring). It measures, as separate godump processes (wall time, peak RSS by
-// VmHWM, CPU time):
+// VmHWM, CPU time; BENCH_SEED_OUT=dir keeps the seed export there):
 //   - godump seed --sample coll0=1% --follow links:out:2 (uncompressed, the seed default),
 //   - the full godump of the database (uncompressed and compressed, 2 threads).
 func BenchmarkSeed(b *testing.B) {
@@ -100,6 +101,9 @@ func BenchmarkSeed(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				dir := filepath.Join(b.TempDir(), "out")
+				if d := os.Getenv("BENCH_SEED_OUT"); d != "" && i == 0 && strings.HasPrefix(name, "seed/") {
+					dir = d // kept, to compare the exports of two builds
+				}
 				cmd := toolCommand(context.Background(), "godump", append(append(args, base...), "--output-directory", dir)...)
 				el, hwm, _, cpu, out := dmRunMeasured(b, cmd)
 				b.ReportMetric(el, "wall_s")

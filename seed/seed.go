@@ -53,10 +53,11 @@ type Reason struct {
 
 type docID struct{ coll, key string }
 
-// entry is a document taken and the reason that took it.
+// entry is a document taken (where its store holds it) and the reason that took it.
 type entry struct {
-	raw json.RawMessage
-	why *Reason
+	ref     docRef
+	why     *Reason
+	checked bool // its edge ends and references were taken
 }
 
 func (d docID) String() string { return d.coll + "/" + d.key }
@@ -69,8 +70,9 @@ func parseID(s string) (docID, bool) {
 	return docID{c, k}, true
 }
 
-// exporter holds one export's state. Documents are held as the server sent them until
-// they are written: the memory is that of the slice.
+// exporter holds one export's state. Documents are held as the server sent them, packed in
+// one store per collection, until their collection is written: the memory is about that of
+// the slice, and each collection's is freed once it is written.
 type exporter struct {
 	conn     *client.Conn
 	db       string
@@ -78,20 +80,22 @@ type exporter struct {
 	inv      *inventory
 	maskings *dump.Maskings
 	requests atomic.Int64
-	clientID string                     // serverId of the replication batch
-	checked  map[string]map[string]bool // documents whose edge ends and references were taken
+	clientID string // serverId of the replication batch
 
-	docs     map[string]map[string]*entry  // collection -> key -> document
+	docs     map[string]map[string]entry   // collection -> key -> document
+	stores   map[string]*store             // collection -> its documents' bytes
 	reasonOf map[string]map[string]*Reason // collection -> why -> reason
 	order    map[string][]*Reason          // collection -> reasons in the order they appeared
 	included map[string]bool               // collections in the export (structure written)
 	warnings []string
 	mu       sync.Mutex
+	held     int64 // bytes counted in the memory limit (account)
 }
 
 // Run makes the seed export described by o from the database o.Database of conn.
 func Run(ctx context.Context, conn *client.Conn, o Options) (*Report, error) {
 	start := time.Now()
+	defer tightGC()()
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
@@ -103,9 +107,9 @@ func Run(ctx context.Context, conn *client.Conn, o Options) (*Report, error) {
 	if db == "" {
 		db = conn.Database
 	}
-	x := &exporter{conn: conn, db: db, o: o, docs: map[string]map[string]*entry{},
+	x := &exporter{conn: conn, db: db, o: o, docs: map[string]map[string]entry{}, stores: map[string]*store{},
 		reasonOf: map[string]map[string]*Reason{}, order: map[string][]*Reason{}, included: map[string]bool{},
-		checked: map[string]map[string]bool{}, clientID: strconv.FormatUint(rand.Uint64N(1<<53)+1, 10)}
+		clientID: strconv.FormatUint(rand.Uint64N(1<<53)+1, 10)}
 	if o.Maskings != "" {
 		m, err := dump.LoadMaskings(o.Maskings)
 		if err != nil {
@@ -121,6 +125,7 @@ func Run(ctx context.Context, conn *client.Conn, o Options) (*Report, error) {
 		return nil, err
 	}
 	x.inv = inv
+	defer func() { holdMemory(-x.held) }() // gives back what is still counted, whatever happened
 	plan, err := x.plan(ctx)
 	if err != nil {
 		return nil, err
@@ -289,11 +294,25 @@ func (x *exporter) has(id docID) bool {
 	return ok
 }
 
-// add takes a document (first reason wins) and reports whether it was new.
-func (x *exporter) add(coll, key string, raw json.RawMessage, why string) bool {
+// storeOf returns the store of a collection's documents.
+func (x *exporter) storeOf(coll string) *store {
+	s := x.stores[coll]
+	if s == nil {
+		s = &store{}
+		x.stores[coll] = s
+	}
+	return s
+}
+
+// raw returns a document taken as the server sent it.
+func (x *exporter) raw(coll string, e entry) []byte { return x.stores[coll].get(e.ref) }
+
+// add takes a document already in the collection's store (first reason wins) and reports
+// whether it was new.
+func (x *exporter) add(coll, key string, ref docRef, why string) bool {
 	m := x.docs[coll]
 	if m == nil {
-		m = map[string]*entry{}
+		m = map[string]entry{}
 		x.docs[coll] = m
 	}
 	if _, ok := m[key]; ok {
@@ -312,7 +331,7 @@ func (x *exporter) add(coll, key string, raw json.RawMessage, why string) bool {
 		x.order[coll] = append(x.order[coll], r)
 	}
 	r.Documents++
-	m[key] = &entry{raw: raw, why: r}
+	m[key] = entry{ref: ref, why: r}
 	return true
 }
 
@@ -411,7 +430,7 @@ func (x *exporter) choose(ctx context.Context, p *plan) error {
 			return err
 		}
 		for _, k := range keys {
-			raw, ok := got[k]
+			ref, ok := got[k]
 			if !ok {
 				if len(s.Keys) > 0 {
 					return configErr("keys %s: document %s/%s not found", name, name, k)
@@ -419,15 +438,17 @@ func (x *exporter) choose(ctx context.Context, p *plan) error {
 				x.warn("collection %s: document %s was removed while the export ran", name, k)
 				continue
 			}
-			x.add(name, k, raw, why)
+			x.add(name, k, ref, why)
 		}
 	}
 	return nil
 }
 
-// fetch reads documents by key in batches, BatchSize keys each, Parallelism at once.
-func (x *exporter) fetch(ctx context.Context, coll string, keys []string) (map[string]json.RawMessage, error) {
-	out := make(map[string]json.RawMessage, len(keys))
+// fetch reads documents by key in batches, BatchSize keys each, Parallelism at once, into the
+// collection's store as they arrive, and returns where each one found is.
+func (x *exporter) fetch(ctx context.Context, coll string, keys []string) (map[string]docRef, error) {
+	out := make(map[string]docRef, len(keys))
+	st := x.storeOf(coll)
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(x.o.Parallelism)
@@ -439,14 +460,20 @@ func (x *exporter) fetch(ctx context.Context, coll string, keys []string) (map[s
 				return err
 			}
 			mu.Lock()
-			for k, v := range m {
-				out[k] = v
+			for _, k := range batch {
+				if v, ok := m[k]; ok {
+					if _, dup := out[k]; !dup {
+						out[k] = st.add(v)
+					}
+				}
 			}
 			mu.Unlock()
 			return nil
 		})
 	}
-	return out, g.Wait()
+	err := g.Wait()
+	x.account(0)
+	return out, err
 }
 
 // edgeEnds decodes an edge's _key, _from and _to.
@@ -498,10 +525,13 @@ func (x *exporter) close(ctx context.Context, p *plan) error {
 					from = append(from, v)
 				}
 			}
-			edges, err := x.edgesOf(ctx, t, from)
+			edges, scratch, err := x.edgesOf(ctx, t, from)
 			if err != nil {
 				return err
 			}
+			x.account(scratch.bytes + int64(countEdges(edges))*docOverhead)
+			st := x.storeOf(t.edges)
+			reached := fmt.Sprintf("reached via %s (%s, depth %d)", t.edges, t.dir, depth)
 			capped := 0
 			for i, v := range from {
 				es := edges[i]
@@ -514,16 +544,19 @@ func (x *exporter) close(ctx context.Context, p *plan) error {
 					why = fmt.Sprintf("followed from %s via %s of %s (%s, depth %d)", v.coll, t.edges, t.via, t.dir, depth)
 				}
 				for _, e := range es {
-					if !x.add(t.edges, e.key, e.raw, why) {
+					if x.has(docID{t.edges, e.key}) {
 						continue
 					}
+					x.add(t.edges, e.key, st.add(scratch.get(e.ref)), why)
 					for _, end := range []docID{e.from, e.to} {
 						if _, ok := pending[end]; !ok && !x.has(end) {
-							pending[end] = fmt.Sprintf("reached via %s (%s, depth %d)", t.edges, t.dir, depth)
+							pending[end] = reached
 						}
 					}
 				}
+				edges[i] = nil
 			}
+			x.account(0)
 			if capped > 0 {
 				x.warn("edge collection %s: %d document(s) at depth %d have more than %d edges (%s); only %d of each were followed", t.edges, capped, depth, x.o.MaxFanout, t.dir, x.o.MaxFanout)
 			}
@@ -572,7 +605,7 @@ func (x *exporter) dropDangling(absent map[docID]bool) {
 		}
 		for _, k := range sortedKeys(x.docs[coll]) {
 			e := x.docs[coll][k]
-			_, from, to, err := edgeEnds(e.raw)
+			_, from, to, err := edgeEnds(x.raw(coll, e))
 			if err != nil {
 				continue
 			}
@@ -591,15 +624,17 @@ func (x *exporter) dropDangling(absent map[docID]bool) {
 type edge struct {
 	key      string
 	from, to docID
-	raw      json.RawMessage
+	ref      docRef // in the scratch store edgesOf returns
 	rank     uint64
 }
 
 // edgesOf reads the edges of t at each vertex, in batches of BatchSize vertices (one AQL
 // query on _from for out, on _to for in, both for any), and orders each vertex's edges by
-// keyed hash (the fan-out order).
-func (x *exporter) edgesOf(ctx context.Context, t traversal, from []docID) ([][]edge, error) {
+// keyed hash (the fan-out order). The edges' bytes are in the store it returns, until the
+// caller has copied those it takes.
+func (x *exporter) edgesOf(ctx context.Context, t traversal, from []docID) ([][]edge, *store, error) {
 	out := make([][]edge, len(from))
+	scratch := &store{}
 	var attrs []string
 	if t.dir != "in" {
 		attrs = append(attrs, "_from")
@@ -642,14 +677,14 @@ func (x *exporter) edgesOf(ctx context.Context, t traversal, from []docID) ([][]
 					if attr == "_to" && f == to && len(attrs) == 2 {
 						continue // a loop: already had from the _from query
 					}
-					out[i] = append(out[i], edge{key: k, from: f, to: to, raw: r, rank: rank(x.o.Seed, t.edges, k)})
+					out[i] = append(out[i], edge{key: k, from: f, to: to, ref: scratch.add(r), rank: rank(x.o.Seed, t.edges, k)})
 				}
 				return nil
 			})
 		}
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, es := range out {
 		sort.Slice(es, func(a, b int) bool {
@@ -659,7 +694,7 @@ func (x *exporter) edgesOf(ctx context.Context, t traversal, from []docID) ([][]
 			return es[a].key < es[b].key
 		})
 	}
-	return out, nil
+	return out, scratch, nil
 }
 
 // takePending fetches the pending documents (id -> reason) and takes those that exist; it
@@ -690,14 +725,14 @@ func (x *exporter) takePending(ctx context.Context, pending map[docID]string, mi
 		}
 		for _, k := range keys {
 			id := docID{coll, k}
-			raw, ok := got[k]
+			ref, ok := got[k]
 			if !ok {
 				if missing != nil {
 					missing(id)
 				}
 				continue
 			}
-			if x.add(coll, k, raw, pending[id]) {
+			if x.add(coll, k, ref, pending[id]) {
 				added = append(added, id)
 			}
 		}
@@ -715,15 +750,20 @@ func (x *exporter) closeEnds(ctx context.Context, p *plan) ([]docID, error) {
 		pending := map[docID]string{}
 		for _, coll := range sortedKeys(x.docs) {
 			ci := x.inv.collections[coll]
-			if x.checked[coll] == nil {
-				x.checked[coll] = map[string]bool{}
+			endWhy := "end vertex of edges in " + coll
+			refWhy := make([]string, len(p.refs[coll]))
+			for i, r := range p.refs[coll] {
+				refWhy[i] = "referenced by " + r.Collection + "." + strings.Join(r.Path, ".")
 			}
-			for _, k := range sortedKeys(x.docs[coll]) {
-				if x.checked[coll][k] {
+			docs := x.docs[coll]
+			for _, k := range sortedKeys(docs) {
+				e := docs[k]
+				if e.checked {
 					continue
 				}
-				x.checked[coll][k] = true
-				raw := x.docs[coll][k].raw
+				e.checked = true
+				docs[k] = e
+				raw := x.raw(coll, e)
 				if ci.Type == 3 {
 					_, from, to, err := edgeEnds(raw)
 					if err != nil {
@@ -731,14 +771,14 @@ func (x *exporter) closeEnds(ctx context.Context, p *plan) ([]docID, error) {
 					}
 					for _, end := range []docID{from, to} {
 						if _, ok := pending[end]; !ok && !x.has(end) {
-							pending[end] = "end vertex of edges in " + coll
+							pending[end] = endWhy
 						}
 					}
 				}
-				for _, r := range p.refs[coll] {
+				for i, r := range p.refs[coll] {
 					for _, id := range refTargets(raw, r) {
 						if _, ok := pending[id]; !ok && !x.has(id) {
-							pending[id] = "referenced by " + r.Collection + "." + strings.Join(r.Path, ".")
+							pending[id] = refWhy[i]
 						}
 					}
 				}
@@ -760,6 +800,14 @@ func (x *exporter) closeEnds(ctx context.Context, p *plan) ([]docID, error) {
 			}
 		}
 	}
+}
+
+func countEdges(edges [][]edge) int {
+	n := 0
+	for _, es := range edges {
+		n += len(es)
+	}
+	return n
 }
 
 func sortedIDs(m map[docID]bool) []docID {

@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +20,10 @@ import (
 // flushBytes is the size of the writes to a data file: fixed, so that a compressed file (a
 // gzip member per write) has the same bytes in every run.
 const flushBytes = 1 << 20
+
+// writeWindow is how many documents are re-encoded at once (in parallel) before they are
+// masked and written in order.
+const writeWindow = 2048
 
 // write writes the export: structure files of the collections in it, their documents sorted
 // by (output) _key with attributes sorted, masked; then dump.json, ENCRYPTION and the manifest.
@@ -65,6 +69,10 @@ func (x *exporter) write(ctx context.Context) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
+		// written: its documents are no longer needed
+		delete(x.docs, name)
+		delete(x.stores, name)
+		x.account(0)
 		cr.Documents, cr.Masked = n, masked
 		rep.Documents += n
 		rep.Collections = append(rep.Collections, cr)
@@ -108,35 +116,32 @@ func (x *exporter) writeCollection(w *format.Writer, name string, maskKeys map[s
 			mk = m
 		}
 	}
-	// re-encode (keys masked, attributes sorted), then sort by the output key
-	type line struct {
-		key string
-		b   []byte
+	// sort (output key, place in the store) pairs, then re-encode (keys masked, attributes
+	// sorted) and write a window of documents at a time: the canonical lines of a whole
+	// collection are never held, only those of one window
+	type item struct {
+		key string // output _key
+		ref docRef
 	}
-	entries := make([]*entry, 0, len(x.docs[name]))
-	for _, e := range x.docs[name] {
-		entries = append(entries, e)
+	docs, st := x.docs[name], x.stores[name]
+	items := make([]item, 0, len(docs))
+	for k, e := range docs {
+		items = append(items, item{k, e.ref})
 	}
-	lines := make([]line, len(entries))
-	var g errgroup.Group
 	workers := runtime.GOMAXPROCS(0)
-	for w := 0; w < workers; w++ {
-		g.Go(func() error {
-			for i := w; i < len(entries); i += workers {
-				b, outKey, err := x.canonical(entries[i].raw, name, maskKeys)
-				if err != nil {
-					return fmt.Errorf("%s: %w", what, err)
+	if maskKeys[name] {
+		var g errgroup.Group
+		for w := 0; w < workers; w++ {
+			g.Go(func() error {
+				for i := w; i < len(items); i += workers {
+					items[i].key = x.maskings.MaskKey(items[i].key)
 				}
-				lines[i] = line{outKey, b}
-				entries[i].raw = nil // the canonical line replaces it
-			}
-			return nil
-		})
+				return nil
+			})
+		}
+		_ = g.Wait()
 	}
-	if err := g.Wait(); err != nil {
-		return 0, false, err
-	}
-	sort.Slice(lines, func(i, j int) bool { return lines[i].key < lines[j].key })
+	slices.SortFunc(items, func(a, b item) int { return strings.Compare(a.key, b.key) })
 	f, err := w.CreateDataFile(name, -1, x.o.CompressOutput)
 	if err != nil {
 		return 0, false, fmt.Errorf("%s: %w", what, err)
@@ -150,19 +155,49 @@ func (x *exporter) writeCollection(w *format.Writer, name string, maskKeys map[s
 		buf.Reset()
 		return err
 	}
-	for _, l := range lines {
-		if mk != nil {
-			if err := mk.MaskLines(&buf, l.b); err != nil {
-				_ = f.Abort()
-				return 0, false, fmt.Errorf("%s: document %s: %w", what, l.key, err)
-			}
-		} else {
-			buf.Write(l.b)
+	// each worker appends its lines of a window to a buffer of its own, reused for the next
+	type span struct{ w, lo, hi int }
+	spans := make([]span, min(writeWindow, len(items)))
+	streams := make([]*jsoniter.Stream, workers)
+	for w := range streams {
+		streams[w] = jsoniter.NewStream(canonicalJSON, nil, 64<<10)
+	}
+	for lo := 0; lo < len(items); lo += writeWindow {
+		win := items[lo:min(lo+writeWindow, len(items))]
+		var g errgroup.Group
+		for w := 0; w < workers; w++ {
+			g.Go(func() error {
+				s := streams[w]
+				s.SetBuffer(s.Buffer()[:0])
+				for i := w; i < len(win); i += workers {
+					start := s.Buffered()
+					if err := x.canonical(s, st.get(win[i].ref), name, win[i].key, maskKeys); err != nil {
+						return fmt.Errorf("%s: %w", what, err)
+					}
+					spans[i] = span{w, start, s.Buffered()}
+				}
+				return nil
+			})
 		}
-		if buf.Len() >= flushBytes {
-			if err := flush(); err != nil {
-				_ = f.Abort()
-				return 0, false, fmt.Errorf("%s: %w", what, err)
+		if err := g.Wait(); err != nil {
+			_ = f.Abort()
+			return 0, false, err
+		}
+		for i, sp := range spans[:len(win)] {
+			l := streams[sp.w].Buffer()[sp.lo:sp.hi]
+			if mk != nil {
+				if err := mk.MaskLines(&buf, l); err != nil {
+					_ = f.Abort()
+					return 0, false, fmt.Errorf("%s: document %s: %w", what, win[i].key, err)
+				}
+			} else {
+				buf.Write(l)
+			}
+			if buf.Len() >= flushBytes {
+				if err := flush(); err != nil {
+					_ = f.Abort()
+					return 0, false, fmt.Errorf("%s: %w", what, err)
+				}
 			}
 		}
 	}
@@ -180,7 +215,7 @@ func (x *exporter) writeCollection(w *format.Writer, name string, maskKeys map[s
 	if _, err := f.Commit(); err != nil {
 		return 0, false, fmt.Errorf("%s: %w", what, err)
 	}
-	return int64(len(lines)), mk != nil || maskKeys[name], nil
+	return int64(len(items)), mk != nil || maskKeys[name], nil
 }
 
 // canonicalJSON decodes numbers as their text (json.Number) and encodes objects with sorted
@@ -189,14 +224,14 @@ var canonicalJSON = jsoniter.Config{SortMapKeys: true, EscapeHTML: false, UseNum
 
 // canonical re-encodes a document with its attributes sorted (at every level), without HTML
 // escaping, numbers as the server wrote them; keys of collections in maskKeys are replaced
-// by Maskings.MaskKey in _key, _id, _from, _to and the declared references. It returns the
-// line (ending in a newline) and the output _key.
-func (x *exporter) canonical(raw json.RawMessage, coll string, maskKeys map[string]bool) ([]byte, string, error) {
+// by Maskings.MaskKey in _key, _id, _from, _to and the declared references; outKey is the
+// document's output _key (Maskings.MaskKey of its key when its collection is in maskKeys).
+// It appends the line, ending in a newline, to s.
+func (x *exporter) canonical(s *jsoniter.Stream, raw []byte, coll, outKey string, maskKeys map[string]bool) error {
 	var doc map[string]any
 	if err := canonicalJSON.Unmarshal(raw, &doc); err != nil {
-		return nil, "", err
+		return err
 	}
-	key, _ := doc["_key"].(string)
 	// _rev changes with every write and every restore of the source (a restore always gives
 	// new revisions), which would make a seed set in git differ where its data does not.
 	delete(doc, "_rev")
@@ -208,10 +243,9 @@ func (x *exporter) canonical(raw json.RawMessage, coll string, maskKeys map[stri
 			return id
 		}
 		if maskKeys[coll] {
-			key = x.maskings.MaskKey(key)
-			doc["_key"] = key
+			doc["_key"] = outKey
 			if _, ok := doc["_id"]; ok {
-				doc["_id"] = coll + "/" + key
+				doc["_id"] = coll + "/" + outKey
 			}
 		}
 		for _, a := range []string{"_from", "_to"} {
@@ -234,11 +268,64 @@ func (x *exporter) canonical(raw json.RawMessage, coll string, maskKeys map[stri
 			})
 		}
 	}
-	b, err := canonicalJSON.Marshal(doc)
-	if err != nil {
-		return nil, "", err
+	encodeCanonical(s, doc)
+	s.WriteRaw("\n")
+	return s.Error
+}
+
+// encodeCanonical writes a decoded value as canonicalJSON.Marshal does (objects with their
+// keys sorted, numbers as their text, strings escaped without HTML escaping), without the
+// intermediate buffers of its sorted-keys encoder.
+func encodeCanonical(s *jsoniter.Stream, v any) {
+	switch v := v.(type) {
+	case nil:
+		s.WriteNil()
+	case bool:
+		s.WriteBool(v)
+	case string:
+		s.WriteString(v)
+	case json.Number:
+		if v == "" {
+			s.WriteRaw("0")
+		} else {
+			s.WriteRaw(string(v))
+		}
+	case map[string]any:
+		if v == nil {
+			s.WriteNil()
+			return
+		}
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		s.WriteRaw("{")
+		for i, k := range keys {
+			if i > 0 {
+				s.WriteRaw(",")
+			}
+			s.WriteString(k)
+			s.WriteRaw(":")
+			encodeCanonical(s, v[k])
+		}
+		s.WriteRaw("}")
+	case []any:
+		if v == nil {
+			s.WriteNil()
+			return
+		}
+		s.WriteRaw("[")
+		for i, e := range v {
+			if i > 0 {
+				s.WriteRaw(",")
+			}
+			encodeCanonical(s, e)
+		}
+		s.WriteRaw("]")
+	default:
+		s.WriteVal(v)
 	}
-	return append(b, '\n'), key, nil
 }
 
 // rewriteRef applies fn to the string (or the strings of the array) at path.
