@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/arangodb/go-driver/v2/connection"
+	jsoniter "github.com/json-iterator/go"
 )
 
 // bulkSender sends requests with a raw body (Request.Body: restore-data batches of several
@@ -63,14 +64,28 @@ func (c *Conn) streamBulk(ctx context.Context, r Request) (*Response, io.ReadClo
 	if len(r.Query) > 0 {
 		u += "?" + r.Query.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, r.Method, u, bytes.NewReader(r.Body))
+	reqBody := r.Body
+	if reqBody == nil && r.JSON != nil {
+		// a JSON request whose URL the driver would change (mangledByDriver)
+		if reqBody, err = jsoniter.ConfigCompatibleWithStandardLibrary.Marshal(r.JSON); err != nil {
+			return nil, nil, fmt.Errorf("%s: encode body: %w", what, err)
+		}
+	}
+	var rd io.Reader = http.NoBody
+	if reqBody != nil {
+		rd = bytes.NewReader(reqBody)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.Method, u, rd)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", what, err)
 	}
 	for k, v := range r.Header {
 		req.Header.Set(k, v)
 	}
-	if req.Header.Get("Content-Type") == "" {
+	if r.Body == nil && r.JSON != nil && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", connection.ApplicationJSON)
+	}
+	if reqBody != nil && req.Header.Get("Content-Type") == "" {
 		// arangod parses a body only under a JSON, VPack or dump type (HttpRequest::setHeader
 		// records no other): a raw body without one would be refused, so the caller says.
 		return nil, nil, fmt.Errorf("%s: raw request body without a Content-Type", what)

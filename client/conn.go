@@ -373,14 +373,14 @@ type Response struct {
 // Stream sends one request, without retries, and returns the response with its body open: the
 // caller must close it. A status outside 2xx is returned as a *ServerError (body consumed).
 func (c *Conn) Stream(ctx context.Context, r Request) (*Response, io.ReadCloser, error) {
-	if r.Body != nil && c.bulk != nil {
-		return c.streamBulk(ctx, r)
-	}
 	db := r.Database
 	if db == "" {
 		db = c.Database
 	}
 	path := "/_db/" + url.PathEscape(db) + r.Path
+	if c.bulk != nil && (r.Body != nil || mangledByDriver(path, r.Query)) {
+		return c.streamBulk(ctx, r)
+	}
 	var (
 		req connection.Request
 		err error
@@ -492,4 +492,15 @@ func (c *Conn) DoJSON(ctx context.Context, r Request, out any) error {
 		return fmt.Errorf("%s: decode response: %w", r.What(c.Database), err)
 	}
 	return nil
+}
+
+// mangledByDriver reports whether go-driver v2 would change the request's URL on the way:
+// its httpRequest.URL() (connection/connection_http_request.go, v2.4.1) unescapes the whole
+// encoded URL with url.QueryUnescape before net/http parses it again, so a %XX becomes the
+// byte it stands for and a "+" a space. A name holding "+", "%", "&", "#", "?", "/" or a
+// space (extended database and collection names) would reach the server as another name,
+// or as other parameters. Such requests go out through bulkSender, which sends the URL as
+// encoded here (arangod decodes %XX and "+" in the query: HttpRequest::parseUrl).
+func mangledByDriver(path string, q url.Values) bool {
+	return strings.ContainsAny(path, "%+") || (len(q) > 0 && strings.ContainsAny(q.Encode(), "%+"))
 }
