@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -172,7 +173,7 @@ func insertDocs(t testing.TB, c *client.Conn, sc *seededCollection) {
 		}
 		keys = keys[n:]
 		var res []Doc
-		must(t, c.DoJSON(context.Background(), client.Request{Method: "POST", Path: "/_api/document/" + sc.Name, JSON: batch}, &res), "insert into "+sc.Name)
+		must(t, c.DoJSON(context.Background(), client.Request{Method: "POST", Path: "/_api/document/" + url.PathEscape(sc.Name), JSON: batch}, &res), "insert into "+sc.Name)
 		for _, r := range res {
 			if r["error"] == true {
 				t.Fatalf("insert into %s: %v", sc.Name, r)
@@ -262,11 +263,28 @@ func dataFilesOf(t testing.TB, dir, coll string) []string {
 	t.Helper()
 	sum := md5.Sum([]byte(coll))
 	hash := hex.EncodeToString(sum[:])
-	pat := regexp.MustCompile(`^` + regexp.QuoteMeta(coll) + `(_` + hash + `)?(\.(\d+))?\.data\.json(\.gz)?$`)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An extended name (3.12) names the files by the collection's id instead: the structure
+	// file whose parameters.name is coll says which stem.
+	stem := coll
+	for _, e := range entries {
+		n := e.Name()
+		if !strings.HasSuffix(n, ".structure.json") {
+			continue
+		}
+		var st struct {
+			Parameters struct {
+				Name string `json:"name"`
+			} `json:"parameters"`
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, n)); err == nil && json.Unmarshal(b, &st) == nil && st.Parameters.Name == coll {
+			stem = strings.TrimSuffix(strings.TrimSuffix(n, ".structure.json"), "_"+hash)
+		}
+	}
+	pat := regexp.MustCompile(`^` + regexp.QuoteMeta(stem) + `(_` + hash + `)?(\.(\d+))?\.data\.json(\.gz)?$`)
 	type part struct {
 		n    int
 		path string
