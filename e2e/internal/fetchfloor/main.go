@@ -4,11 +4,15 @@
 // pgzip (the same compressor and level godump uses) and with an fsync of every file (godump
 // syncs every data file before its manifest marks the dump complete). It has no retries, no
 // checks, no manifest and no progress: whatever godump does beyond it is godump's overhead.
+// With +sha256 after the codec it also computes the SHA-256 of every file's bytes as written,
+// the one check of godump's that touches every byte (its manifest records it): the floor of
+// the same work, beside the floor of a client that makes no check.
 //
-//	fetchfloor BASE_URL DIR THREADS COLL[,COLL...] sync|nosync raw|gzip
+//	fetchfloor BASE_URL DIR THREADS COLL[,COLL...] sync|nosync raw|gzip[+sha256]
 package main
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,14 +27,15 @@ import (
 
 func main() {
 	if len(os.Args) != 7 {
-		fmt.Fprintln(os.Stderr, "usage: fetchfloor BASE_URL DIR THREADS COLL[,COLL...] sync|nosync raw|gzip")
+		fmt.Fprintln(os.Stderr, "usage: fetchfloor BASE_URL DIR THREADS COLL[,COLL...] sync|nosync raw|gzip[+sha256]")
 		os.Exit(2)
 	}
 	base, dir := os.Args[1], os.Args[2]
 	threads, _ := strconv.Atoi(os.Args[3])
 	colls := strings.Split(os.Args[4], ",")
 	doSync := os.Args[5] == "sync"
-	gz := os.Args[6] == "gzip"
+	codec, check, _ := strings.Cut(os.Args[6], "+")
+	gz, hash := codec == "gzip", check == "sha256"
 	sem := make(chan struct{}, max(threads, 1))
 	var wg sync.WaitGroup
 	for _, coll := range colls {
@@ -39,7 +44,7 @@ func main() {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := fetch(base, dir, coll, doSync, gz); err != nil {
+			if err := fetch(base, dir, coll, doSync, gz, hash); err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				os.Exit(1)
 			}
@@ -48,7 +53,7 @@ func main() {
 	wg.Wait()
 }
 
-func fetch(base, dir, coll string, doSync, gz bool) error {
+func fetch(base, dir, coll string, doSync, gz, hash bool) error {
 	body := fmt.Sprintf("{\"docsPerBatch\":10000,\"batchSize\":8388608,\"prefetchCount\":5,\"parallelism\":5,\"shards\":[%q]}", coll)
 	resp, err := http.Post(base+"/_api/dump/start", "application/json", strings.NewReader(body))
 	if err != nil {
@@ -70,9 +75,14 @@ func fetch(base, dir, coll string, doSync, gz bool) error {
 	}
 	defer f.Close()
 	var w io.Writer = f
+	if hash {
+		h := sha256.New()
+		defer func() { _ = h.Sum(nil) }()
+		w = io.MultiWriter(f, h)
+	}
 	var zw *pgzip.Writer
 	if gz {
-		zw = pgzip.NewWriter(f)
+		zw = pgzip.NewWriter(w)
 		w = zw
 	}
 	for batch := 0; ; batch++ {
