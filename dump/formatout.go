@@ -94,8 +94,8 @@ func (o *formatOutput) Abort() error { return nil }
 
 type formatDataFile struct{ f *format.DataFileWriter }
 
-func (d formatDataFile) WriteLines(lines []byte, _ int64) error {
-	_, err := d.f.Write(lines)
+func (d formatDataFile) WriteLines(lines []byte, docs int64) error {
+	_, err := d.f.WriteLines(lines, docs)
 	return err
 }
 

@@ -272,24 +272,17 @@ type archiveFile struct {
 }
 
 // write appends whole lines (compressed as one gzip member when compressed).
-func (f *archiveFile) write(p []byte) (int, error) {
+func (f *archiveFile) write(p []byte, lines int64) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	out := p
-	var m *gzipMember
-	if f.compressed {
-		var err error
-		if m, err = getMember(f.level); err == nil {
-			err = m.compress(p)
-		}
-		if err != nil {
-			return 0, f.fail(fmt.Errorf("write data of %s: compress: %w", f.collection, err))
-		}
-		defer putMember(m)
-		out = m.buf.Bytes()
+	out, m, err := compressMember(p, f.compressed, f.level)
+	if err != nil {
+		return 0, f.fail(fmt.Errorf("write data of %s: compress: %w", f.collection, err))
 	}
-	lines := int64(bytes.Count(p, []byte{'\n'}))
+	if m != nil {
+		defer putMember(m)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.done {

@@ -547,6 +547,22 @@ func putMember(m *gzipMember) {
 	}
 }
 
+// compressMember returns what a write of p puts into a data file: p itself, or, compressed,
+// one gzip member holding it, in a member the caller gives back with putMember.
+func compressMember(p []byte, compressed bool, level int) ([]byte, *gzipMember, error) {
+	if !compressed {
+		return p, nil, nil
+	}
+	m, err := getMember(level)
+	if err == nil {
+		err = m.compress(p)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return m.buf.Bytes(), m, nil
+}
+
 // compress makes m.buf one gzip member holding p.
 func (m *gzipMember) compress(p []byte) error {
 	m.buf.Reset()
@@ -779,25 +795,24 @@ func (f *DataFileWriter) RawBytes() int64 {
 // one gzip member per call, compressed before the file's lock is taken, so
 // writes of one file from several goroutines compress in parallel.
 func (f *DataFileWriter) Write(p []byte) (int, error) {
+	return f.WriteLines(p, int64(bytes.Count(p, []byte{'\n'})))
+}
+
+// WriteLines is Write for a caller that has counted the newlines of p already (the dump
+// engine counts every batch for its progress): the count goes into the manifest as it is.
+func (f *DataFileWriter) WriteLines(p []byte, lines int64) (int, error) {
 	if f.arch != nil {
-		return f.arch.write(p)
+		return f.arch.write(p, lines)
 	}
 	if len(p) == 0 {
 		return 0, nil
 	}
-	lines := int64(bytes.Count(p, []byte{'\n'}))
-	out := p
-	var m *gzipMember
-	if f.compressed {
-		var err error
-		if m, err = getMember(f.level); err == nil {
-			err = m.compress(p)
-		}
-		if err != nil {
-			return 0, f.fail(fmt.Errorf("write data file %s: compress: %w", f.name, err))
-		}
+	out, m, err := compressMember(p, f.compressed, f.level)
+	if err != nil {
+		return 0, f.fail(fmt.Errorf("write data file %s: compress: %w", f.name, err))
+	}
+	if m != nil {
 		defer putMember(m)
-		out = m.buf.Bytes()
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
