@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -106,7 +107,9 @@ func measurePipe(b *testing.B, dumpArgs, restoreArgs []string) (measured, measur
 	if err != nil {
 		b.Fatal(err)
 	}
-	var dErr, rOut strings2
+	// (os/exec writes a command's output from one goroutine at a time, and with Stdout and
+	// Stderr the same writer through one: plain builders, read after Wait)
+	var dErr, rOut strings.Builder
 	d.Stdout, d.Stderr = pw, &dErr
 	r.Stdin, r.Stdout, r.Stderr = pr, &rOut, &rOut
 	var wg sync.WaitGroup
@@ -131,25 +134,6 @@ func measurePipe(b *testing.B, dumpArgs, restoreArgs []string) (measured, measur
 		b.Fatalf("pipe: godump %v %s; gorestore %v %s", derr, dErr.String(), rerr, rOut.String())
 	}
 	return dm, rm
-}
-
-// strings2 is a goroutine-safe strings.Builder for command output.
-type strings2 struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (s *strings2) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b = append(s.b, p...)
-	return len(p), nil
-}
-
-func (s *strings2) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return string(s.b)
 }
 
 // checkCounts fails the benchmark unless every collection of db holds the source's count.

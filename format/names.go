@@ -65,9 +65,7 @@ func StructureFileName(name, id string, cluster bool) string {
 // (.data.vpack with vpack), plus .gz when compressed. part < 0: not split.
 func DataFileName(name, id string, part int, compress, vpack bool) string {
 	var b strings.Builder
-	b.WriteString(EscapedName(name, id))
-	b.WriteByte('_')
-	b.WriteString(NameMD5(name))
+	b.WriteString(DataFileStem(name, id))
 	if part >= 0 {
 		fmt.Fprintf(&b, ".%d", part)
 	}
@@ -80,6 +78,11 @@ func DataFileName(name, id string, part int, compress, vpack bool) string {
 		b.WriteString(".gz")
 	}
 	return b.String()
+}
+
+// DataFileStem is what every data file name of a collection starts with: <escaped>_<md5>.
+func DataFileStem(name, id string) string {
+	return EscapedName(name, id) + "_" + NameMD5(name)
 }
 
 // ViewFileName is <escaped view name>.view.json.

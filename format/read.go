@@ -288,9 +288,19 @@ func truncate(s string, n int) string {
 }
 
 func isDumpFileName(n string) bool {
-	return n == DumpJSONFileName || n == EncryptionFileName || n == ManifestFileName ||
-		strings.HasSuffix(n, ".structure.json") || strings.HasSuffix(n, ".view.json") || isDataFileName(n)
+	return IsMetaFileName(n) || isDataFileName(n)
 }
+
+// IsMetaFileName reports whether a base name is one of a dump's small files: dump.json,
+// ENCRYPTION, our manifest, a structure or a view file.
+func IsMetaFileName(n string) bool {
+	return n == DumpJSONFileName || n == EncryptionFileName || n == ManifestFileName ||
+		strings.HasSuffix(n, ".structure.json") || strings.HasSuffix(n, ".view.json")
+}
+
+// IsDataFileName reports whether a base name is a data file's (JSON or VelocyPack, plain or
+// gzipped, split or not).
+func IsDataFileName(n string) bool { return isDataFileName(n) }
 
 func isDataFileName(n string) bool {
 	n = strings.TrimSuffix(n, ".gz")
@@ -301,7 +311,7 @@ func isDataFileName(n string) bool {
 // lookup"): the first candidate that exists wins; other existing candidates
 // produce a warning naming both files.
 func findDataFiles(dir, name, esc string, files, used map[string]bool, warnings []string) ([]DataFile, []string) {
-	hashed := esc + "_" + NameMD5(name)
+	hashed := esc + "_" + NameMD5(name) // DataFileStem, from the escaped name already made
 	type group struct {
 		files []DataFile
 	}
@@ -430,15 +440,25 @@ func readMetaFile(p string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxMetaFile+1))
+	return ReadMetaFile(f)
+}
+
+// ReadMetaFile reads a metadata file (dump.json, structure, view, manifest) whole from r,
+// refusing one larger than maxMetaFile: real ones are kilobytes, a hostile one must not
+// exhaust memory.
+func ReadMetaFile(r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxMetaFile+1))
 	if err != nil {
 		return nil, err
 	}
 	if len(b) > maxMetaFile {
-		return nil, fmt.Errorf("file larger than %d MiB", maxMetaFile>>20)
+		return nil, fmt.Errorf("%w: file larger than %d MiB", ErrMetaTooLarge, maxMetaFile>>20)
 	}
 	return b, nil
 }
+
+// ErrMetaTooLarge: a metadata file is larger than any real one (ReadMetaFile).
+var ErrMetaTooLarge = errors.New("metadata file too large")
 
 // readEncryption reads dir's ENCRYPTION file: "none" or empty, or an *Error (ErrEncrypted
 // for an encrypted dump, which this package cannot read).

@@ -2,7 +2,6 @@ package format
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -163,12 +162,9 @@ func readManifestFrom(s Store) (*Manifest, error) {
 		return nil, &Error{File: s.Path(ManifestFileName), Err: err}
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, maxMetaFile+1))
+	b, err := ReadMetaFile(rc)
 	if err != nil {
 		return nil, &Error{File: s.Path(ManifestFileName), Err: err}
-	}
-	if len(b) > maxMetaFile {
-		return nil, &Error{File: s.Path(ManifestFileName), Err: fmt.Errorf("file larger than %d MiB", maxMetaFile>>20)}
 	}
 	m, err := ParseManifest(b)
 	if err != nil {
@@ -179,15 +175,7 @@ func readManifestFrom(s Store) (*Manifest, error) {
 
 // verifyIn checks a file of a store against its manifest entry (ErrChecksum).
 func verifyIn(s Store, mf ManifestFile) error {
-	if ds, ok := s.(dirStore); ok {
-		return VerifyFile(ds.Path(mf.Name), mf)
-	}
-	rc, err := s.Open(mf.Name)
-	if err != nil {
-		return &Error{File: s.Path(mf.Name), Err: err}
-	}
-	defer rc.Close()
-	return verifyReader(rc, s.Path(mf.Name), mf)
+	return VerifyDataFile(DataFile{Path: s.Path(mf.Name), Open: func() (io.ReadCloser, error) { return s.Open(mf.Name) }}, mf)
 }
 
 // StoreTree is a Store with subdirectories (the database directories of an --all-databases

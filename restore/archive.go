@@ -128,14 +128,14 @@ func (r *archiveRun) stageDatabase(manifest bool) (*DatabasePlan, []string, erro
 			if len(r.received) > 0 && it.Base != format.ManifestFileName {
 				return nil, nil, r.errorf("metadata entry %s after the data of its database (the archive is not in godump's order)", it.Name)
 			}
+			if it.Base == format.ManifestFileName && !manifest {
+				r.next = it // the database has no data entries: its restore reads the manifest
+				break
+			}
 			if err := os.WriteFile(filepath.Join(local, it.Base), it.Data, format.FileMode); err != nil {
 				return nil, nil, fmt.Errorf("archive %s: stage %s: %w", r.name, it.Name, err)
 			}
 			if it.Base == format.ManifestFileName {
-				if !manifest {
-					r.next = it // the database has no data entries
-					os.Remove(filepath.Join(local, it.Base))
-				}
 				break
 			}
 		}
@@ -177,11 +177,6 @@ func (r *archiveRun) errorf(format_ string, args ...any) error {
 	return &format.Error{File: r.name, Err: fmt.Errorf("%w: %s", format.ErrArchive, fmt.Sprintf(format_, args...))}
 }
 
-// stemOf is the start of a collection's data entry names: <escaped name>_<md5>.
-func stemOf(c *format.Collection) string {
-	return format.EscapedName(c.Name, c.ID) + "_" + format.NameMD5(c.Name)
-}
-
 // collectionOfEntry finds the collection a data entry belongs to.
 func collectionOfEntry(byStem map[string]*CollectionPlan, base string) (*CollectionPlan, bool) {
 	stem, _, ok := strings.Cut(base, ".")
@@ -197,7 +192,7 @@ func collectionOfEntry(byStem map[string]*CollectionPlan, base string) (*Collect
 func (r *archiveRun) attachData(dp *DatabasePlan) {
 	byStem := map[string]*CollectionPlan{}
 	for _, c := range dp.Collections {
-		byStem[stemOf(c.Source)] = c
+		byStem[format.DataFileStem(c.Source.Name, c.Source.ID)] = c
 	}
 	for base, it := range r.received {
 		c, ok := collectionOfEntry(byStem, base)
@@ -371,7 +366,7 @@ func (e *engine) restoreArchiveDatabase(ctx context.Context, r *archiveRun, dp *
 	byStem := map[string]*CollectionPlan{}
 	var analyzers, users *CollectionPlan
 	for _, c := range dp.Collections {
-		byStem[stemOf(c.Source)] = c
+		byStem[format.DataFileStem(c.Source.Name, c.Source.ID)] = c
 		switch c.Name() {
 		case "_analyzers":
 			analyzers = c

@@ -9,6 +9,7 @@ package restore
 // store before a collection's first batch is sent), document counts, completeness.
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -132,7 +133,7 @@ func stageRemote(st InputStore, local string, files []string, remote map[string]
 		}
 		p := filepath.Join(local, n)
 		switch {
-		case isDataFile(n):
+		case format.IsDataFileName(n):
 			size, err := st.Size(n)
 			if err != nil {
 				return fmt.Errorf("input %s: %w", st.Path(n), err)
@@ -148,18 +149,18 @@ func stageRemote(st InputStore, local string, files []string, remote map[string]
 				return fmt.Errorf("stage %s: %w", st.Path(n), err)
 			}
 			remote[p] = remoteFile{store: st, name: n, size: size}
-		case isMetaFile(n):
+		case format.IsMetaFileName(n):
 			rc, err := st.Open(n)
 			if err != nil {
 				return fmt.Errorf("input %s: %w", st.Path(n), err)
 			}
-			b, err := io.ReadAll(io.LimitReader(rc, 64<<20+1))
+			b, err := format.ReadMetaFile(rc)
 			rc.Close()
+			if errors.Is(err, format.ErrMetaTooLarge) {
+				return &format.Error{File: st.Path(n), Err: err} // bad input, not a failed read
+			}
 			if err != nil {
 				return fmt.Errorf("input %s: %w", st.Path(n), err)
-			}
-			if len(b) > 64<<20 {
-				return &format.Error{File: st.Path(n), Err: fmt.Errorf("file larger than 64 MiB")}
 			}
 			if err := os.WriteFile(p, b, format.FileMode); err != nil {
 				return fmt.Errorf("stage %s: %w", st.Path(n), err)
@@ -167,16 +168,6 @@ func stageRemote(st InputStore, local string, files []string, remote map[string]
 		}
 	}
 	return nil
-}
-
-func isDataFile(n string) bool {
-	n = strings.TrimSuffix(n, ".gz")
-	return strings.HasSuffix(n, ".data.json") || strings.HasSuffix(n, ".data.vpack")
-}
-
-func isMetaFile(n string) bool {
-	return n == format.DumpJSONFileName || n == format.EncryptionFileName || n == format.ManifestFileName ||
-		strings.HasSuffix(n, ".structure.json") || strings.HasSuffix(n, ".view.json")
 }
 
 // renamedError names the store where an error names the staging directory; errors.Is and

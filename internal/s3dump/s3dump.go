@@ -75,7 +75,7 @@ func (u upload) Abort() error { return u.u.Abort() }
 // Options are the --s3.* options of the commands.
 type Options struct {
 	Config objstore.Config
-	// PartSizeSet tells whether --s3.part-size was given (dumps use smaller parts by default).
+	// --s3.part-size, --s3.concurrency, --s3.path-style (config puts them into Config)
 	partSize    uint64
 	concurrency int
 	pathStyle   bool
